@@ -1,0 +1,85 @@
+"""The one place that builds boto3 clients: retries, timeouts, region, profile and endpoint."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_rds import RDSClient
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str | None = None
+    profile: str | None = None
+    # boto3 also reads AWS_ENDPOINT_URL by itself; passing it explicitly keeps tests and the demo
+    # independent of the installed boto3's support for that variable.
+    endpoint_url: str | None = None
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_attempts: int = 5
+    retry_mode: str = "adaptive"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AwsSettings:
+        values: dict[str, Any] = {
+            "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            "profile": os.environ.get("AWS_PROFILE"),
+            "endpoint_url": os.environ.get("AWS_ENDPOINT_URL"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class AwsClients:
+    """Clients built once per process and shared by threads (boto3 clients are thread-safe)."""
+
+    def __init__(self, settings: AwsSettings) -> None:
+        self.settings = settings
+        self._session = boto3.session.Session(
+            profile_name=settings.profile, region_name=settings.region
+        )
+        self._config = Config(
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},  # type: ignore[arg-type]
+            user_agent_extra="iamauth",
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def region(self) -> str | None:
+        return self._session.region_name
+
+    def _client(self, service: str) -> Any:
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self._session.client(
+                    service,  # type: ignore[call-overload]
+                    config=self._config,
+                    endpoint_url=self.settings.endpoint_url,
+                )
+                self._clients[service] = client
+            return client
+
+    def logs(self) -> CloudWatchLogsClient:
+        client: CloudWatchLogsClient = self._client("logs")
+        return client
+
+    def cloudwatch(self) -> CloudWatchClient:
+        client: CloudWatchClient = self._client("cloudwatch")
+        return client
+
+    def rds(self) -> RDSClient:
+        client: RDSClient = self._client("rds")
+        return client

@@ -1,0 +1,73 @@
+"""FilterLogEvents over a cluster's `iam-db-auth-error` log group: every page, every stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from bot.aws.errors import ACCESS_DENIED_CODES, AccessDenied, AwsError, LogGroupMissing
+from bot.domain.window import Window
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+DEFAULT_EVENT_CAP = 100_000
+
+
+def iam_log_group(cluster: str) -> str:
+    return f"/aws/rds/cluster/{cluster}/iam-db-auth-error"
+
+
+def _ms(moment: Any) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass
+class LogScan:
+    """Reads events of one window; after iterating, `truncated` says whether the cap stopped it."""
+
+    client: CloudWatchLogsClient
+    group: str
+    window: Window
+    cap: int = DEFAULT_EVENT_CAP
+    truncated: bool = False
+    pages: int = 0
+    events: int = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        """Yield (timestamp in ms, message) until no nextToken is left or `cap` events were read."""
+        kwargs: dict[str, Any] = {
+            "logGroupName": self.group,
+            "startTime": _ms(self.window.start),
+            # FilterLogEvents' endTime is inclusive; our windows are [start, end).
+            "endTime": _ms(self.window.end) - 1,
+        }
+        while True:
+            try:
+                page = self.client.filter_log_events(**kwargs)
+            except ClientError as error:
+                raise _translate(error, self.group) from None
+            self.pages += 1
+            for event in page.get("events", []):
+                if self.events >= self.cap:
+                    self.truncated = True
+                    return
+                self.events += 1
+                yield event.get("timestamp", 0), event.get("message", "")
+            # A page can be empty while nextToken is still given: only its absence ends the scan.
+            token = page.get("nextToken")
+            if not token:
+                return
+            kwargs["nextToken"] = token
+
+
+def _translate(error: ClientError, group: str) -> AwsError:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ResourceNotFoundException":
+        return LogGroupMissing(f"The log group `{group}` does not exist.")
+    if code in ACCESS_DENIED_CODES:
+        return AccessDenied(f"The bot may not call logs:FilterLogEvents on `{group}`.")
+    return AwsError(f"CloudWatch Logs answered {code or 'an error'} for FilterLogEvents.")

@@ -1,0 +1,117 @@
+"""The `iamauth` command (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.aws.errors import AwsError
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
+from bot.logs import configure_logging
+
+EXIT_USAGE = 2
+EXIT_AWS = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iamauth", description="Slack ChatOps for RDS/Aurora IAM database authentication."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the bot over Socket Mode (needs SLACK_APP_TOKEN)")
+    web = sub.add_parser("web", help="serve Slack's HTTP requests with gunicorn on PORT")
+    web.add_argument("--workers", type=int, default=2)
+    web.add_argument("--threads", type=int, default=8)
+    for name, what in (
+        ("failures", "failed IAM authentications"),
+        ("metrics", "IamDbAuth* metrics"),
+    ):
+        command = sub.add_parser(name, help=f"print a cluster's {what}")
+        command.add_argument("cluster", help="RDS cluster identifier")
+        command.add_argument("--since", default=DEFAULT_WINDOW, help="window: 15m, 1h, 24h, 7d")
+        command.add_argument("--json", action="store_true", help="print JSON for machines")
+    sub.add_parser("demo", help="run the real bot against an embedded AWS emulator")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging("WARNING" if args.command in {"failures", "metrics", "demo"} else None)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"iamauth: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command in {"failures", "metrics"}:
+        return _query(args, settings)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo()
+    if args.command == "web":
+        from bot.web import serve
+
+        return serve(settings, workers=args.workers, threads=args.threads)
+    if args.command == "run":
+        return _socket_mode(settings)
+    raise AssertionError(args.command)  # argparse only accepts the commands above
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.report_json import failures_json, metrics_json
+    from bot.slack.app import build_service
+    from bot.slack.render import failures_message, metrics_message
+    from bot.slack.terminal import render_message
+
+    try:
+        cluster = validate_cluster_id(args.cluster)
+        duration: timedelta = parse_duration(args.since, maximum=settings.max_window)
+    except (IdentifierError, WindowError) as error:
+        print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
+        return EXIT_USAGE
+    service = build_service(settings)
+    try:
+        if args.command == "metrics":
+            info, report = service.metrics(cluster, duration)
+            output = metrics_json(report) if args.json else metrics_message(info, report).to_dict()
+        else:
+            failures = service.failures(cluster, duration)
+            if failures.summary is None:
+                print(
+                    f"iamauth: the iam-db-auth-error log export is off for {cluster}, so there is no "
+                    "log group to read (`iamauth metrics` still works).",
+                    file=sys.stderr,
+                )
+                return EXIT_AWS
+            output = (
+                failures_json(cluster, failures.window, failures.summary)
+                if args.json
+                else failures_message(failures).to_dict()
+            )
+    except AwsError as error:
+        print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
+        return EXIT_AWS
+    print(json.dumps(output, indent=2) if args.json else render_message(output))
+    return 0
+
+
+def _socket_mode(settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import build_app
+
+    if not settings.slack_app_token:
+        print("iamauth: SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        app = build_app(settings, socket_mode=True)
+    except ConfigError as error:
+        print(f"iamauth: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    return 0

@@ -1,0 +1,176 @@
+"""`iamauth demo`: the real bot against an embedded AWS emulator and a local Slack stand-in.
+
+Needs no AWS and no Slack account. moto's server runs in this process on a free local port and is
+seeded with a realistic day; signed slash commands go over HTTP to the real Bolt app, which answers
+through `response_url` to the stand-in; the demo prints what Slack would show.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.aws.clients import AwsClients, AwsSettings
+from bot.aws.logs import iam_log_group
+from bot.config import Settings
+from bot.seed import (
+    Failure,
+    create_cluster,
+    demo_failures,
+    put_failures,
+    put_lines,
+    put_metrics,
+)
+from bot.service import IamAuthService
+from bot.slack.app import build_app, wsgi_app
+from bot.slack.serve import LocalServer
+from bot.slack.signing import signed_headers, slash_command_body
+from bot.slack.standin import SlackStandIn
+from bot.slack.terminal import render_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
+REGION = "us-east-1"
+COMMANDS = (
+    "failures prod-db 24h",
+    "metrics prod-db 24h",
+    "failures orders-db 6h",
+    "metrics legacy-db 1h",
+    "failures no-such-db",
+    "failures prod-db 3 weeks",
+)
+
+
+@contextmanager
+def embedded_aws() -> Iterator[str]:
+    """moto's server on a free local port, with credentials that cannot reach real AWS."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as error:  # pragma: no cover - depends on how iamauth was installed
+        raise SystemExit("iamauth demo needs moto: pip install 'iamauth[demo]'") from error
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    saved = {k: os.environ.get(k) for k in _FAKE_AWS_ENV}
+    os.environ.update(_FAKE_AWS_ENV)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+def seed(aws: AwsClients, now: datetime) -> None:
+    rng = random.Random(20251125)
+    rds, logs, cloudwatch = aws.rds(), aws.logs(), aws.cloudwatch()
+    create_cluster(rds, "prod-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
+    failures = demo_failures(now, rng)
+    put_failures(logs, "prod-db", failures)
+    put_lines(
+        logs,
+        iam_log_group("prod-db"),
+        "prod-db-garbled",
+        [(now - timedelta(minutes=30), "2025-08-11T04:00:05,804 [ERROR] truncated line with no")],
+    )
+    _put_day_of_metrics(cloudwatch, "prod-db", failures, 40, now)
+    # orders-db: IAM auth on, log export off; only the metrics know about its failures.
+    create_cluster(rds, "orders-db", iam=True, exports=["postgresql"], instances=1)
+    orders = [
+        f
+        for f in demo_failures(now, random.Random(7))
+        if f.code in {"NotAuthorized", "InvalidToken"} and rng.random() < 0.3
+    ]
+    _put_day_of_metrics(cloudwatch, "orders-db", orders, 12, now)
+    create_cluster(rds, "legacy-db", iam=False, exports=[], instances=1)
+
+
+def _put_day_of_metrics(
+    cloudwatch: CloudWatchClient,
+    cluster: str,
+    failures: list[Failure],
+    per_minute: int,
+    now: datetime,
+) -> None:
+    # One point a minute for the last two hours (as RDS publishes), five-minute points before.
+    recent = (now - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    start = recent - timedelta(hours=22)
+    put_metrics(cloudwatch, cluster, failures, per_minute, start, recent, step_minutes=5)
+    put_metrics(cloudwatch, cluster, failures, per_minute, recent, now)
+
+
+def run_demo() -> int:
+    with embedded_aws() as endpoint, SlackStandIn() as slack:
+        settings = Settings(
+            slack_bot_token="xoxb-demo-not-a-real-token",
+            slack_signing_secret=secrets.token_hex(16),
+            slack_api_url=slack.api_url,
+            aws=AwsSettings(region=REGION, endpoint_url=endpoint),
+        )
+        aws = AwsClients(settings.aws)
+        now = datetime.now(UTC)
+        print(f"Seeding an embedded AWS emulator at {endpoint} with three clusters…")
+        started = time.monotonic()
+        seed(aws, now)
+        print(
+            f"…done in {time.monotonic() - started:.1f}s: prod-db (log export on), "
+            "orders-db (log export off), legacy-db (IAM auth off)."
+        )
+        app = build_app(settings, IamAuthService(aws))
+        with LocalServer(wsgi_app(app)) as web:
+            for n, text in enumerate(COMMANDS):
+                _ask(web.url, slack, settings, text, f"demo{n}")
+    print(
+        "\nThat was the real Bolt app over HTTP; run `iamauth web` or `iamauth run` with your own "
+        "Slack app and AWS account to use it for real."
+    )
+    return 0
+
+
+def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str) -> None:
+    assert settings.slack_signing_secret
+    body = slash_command_body(text, slack.response_url(name))
+    request = urllib.request.Request(  # noqa: S310 - a local http URL the demo built
+        f"{url}/slack/events",
+        data=body,
+        headers=signed_headers(settings.slack_signing_secret, body),
+        method="POST",
+    )
+    print(f"\n\n>>> /iamauth {text}")
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        ack_body = response.read().decode()
+        ack_ms = (time.monotonic() - started) * 1000
+    print(f"    (HTTP {response.status} ack in {ack_ms:.0f} ms)")
+    if ack_body.strip():
+        import json
+
+        print(render_message(json.loads(ack_body)))
+        return
+    reply = slack.wait_for(lambda r: r.path == f"/response/{name}", timeout=30)
+    print(
+        f"    (answer via response_url after {(reply.at - started) * 1000:.0f} ms, "
+        f"{reply.body.get('response_type', 'ephemeral')})"
+    )
+    print(render_message(reply.body))

@@ -1,0 +1,69 @@
+"""The app factory: one Bolt App for Socket Mode (`iamauth run`) and HTTP (`iamauth web`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.aws.clients import AwsClients
+from bot.config import ConfigError, Settings
+from bot.service import IamAuthService
+from handlers import Deps, register
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def build_service(settings: Settings) -> IamAuthService:
+    return IamAuthService(AwsClients(settings.aws), event_cap=settings.event_cap)
+
+
+def build_app(
+    settings: Settings, service: IamAuthService | None = None, *, socket_mode: bool = False
+) -> App:
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set: the bot cannot talk to Slack without it.")
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP requests cannot be verified.")
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        logger=logging.getLogger("iamauth.bolt"),
+        # Verify the token once at start: a wrong token fails here, not at the first command.
+        token_verification_enabled=True,
+    )
+    register(app, Deps(service=service or build_service(settings), max_window=settings.max_window))
+    return app
+
+
+def wsgi_app(app: App) -> WSGIApplication:
+    """Bolt's WSGI handler on /slack/events plus /healthz for load balancers."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
+            body = json.dumps({"ok": True}).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        return slack(environ, start_response)
+
+    return application
+
+
+def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
+    """For gunicorn: `gunicorn 'bot.slack.app:create_wsgi_app()'`."""
+    from bot.config import load_settings
+    from bot.logs import configure_logging
+
+    configure_logging()
+    return wsgi_app(build_app(load_settings()))

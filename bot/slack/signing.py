@@ -1,0 +1,45 @@
+"""Signed slash-command requests, as Slack sends them (used by the demo and the tests)."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+
+def slash_command_body(
+    text: str,
+    response_url: str,
+    *,
+    command: str = "/iamauth",
+    user_id: str = "U0DEMO0001",
+    user_name: str = "demo",
+    channel_id: str = "C0DEMO0001",
+    team_id: str = "T0TEAM0001",
+) -> bytes:
+    return urlencode(
+        {
+            "token": "unused-verification-token",
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "channel_name": "ops",
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+            "api_app_id": "A0IAMAUTH1",
+        }
+    ).encode()
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body) or ""
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }

@@ -1,0 +1,145 @@
+"""A local stand-in for the Slack Web API and for `response_url`, recording what it is sent.
+
+Used by the tests and by `iamauth demo`, so both drive the real Bolt app and the real slack_sdk
+clients over real HTTP without a Slack workspace. Web API methods answer at `/api/<method>`;
+`response_url`s are `/response/<id>`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_USER_ID = "U0BOT00001"
+TEAM_ID = "T0TEAM0001"
+
+
+@dataclass
+class Recorded:
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def method(self) -> str:
+        return self.path.removeprefix("/api/")
+
+
+class SlackStandIn:
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._changed = threading.Condition()
+        # Web API method → canned reply; tests may override (e.g. to answer 429 first).
+        self.replies: dict[
+            str, Callable[[Recorded], tuple[int, dict[str, Any], dict[str, str]]]
+        ] = {}
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8", "replace")
+                recorded = Recorded(
+                    self.path,
+                    _decode(raw, self.headers.get("Content-Type", "")),
+                    dict(self.headers),
+                )
+                status, payload, headers = stand_in._answer(recorded)
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+                with stand_in._changed:
+                    stand_in.requests.append(recorded)
+                    stand_in._changed.notify_all()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.url}/response/{name}"
+
+    def start(self) -> SlackStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _answer(self, recorded: Recorded) -> tuple[int, dict[str, Any], dict[str, str]]:
+        custom = self.replies.get(recorded.method)
+        if custom is not None:
+            return custom(recorded)
+        if recorded.path.startswith("/response/"):
+            return 200, {"ok": True}, {}
+        if recorded.method == "auth.test":
+            return (
+                200,
+                {"ok": True, "user_id": BOT_USER_ID, "team_id": TEAM_ID, "bot_id": "B0BOT00001"},
+                {},
+            )
+        if recorded.method == "chat.postMessage":
+            return (
+                200,
+                {"ok": True, "channel": recorded.body.get("channel"), "ts": f"{time.time():.6f}"},
+                {},
+            )
+        return 200, {"ok": True}, {}
+
+    def wait_for(self, predicate: Callable[[Recorded], bool], timeout: float = 15.0) -> Recorded:
+        """The first recorded request matching `predicate`, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for recorded in self.requests:
+                    if predicate(recorded):
+                        return recorded
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the Slack stand-in received no matching request")
+                self._changed.wait(remaining)
+
+    def responses(self, name: str = "cmd") -> list[Recorded]:
+        with self._changed:
+            return [r for r in self.requests if r.path == f"/response/{name}"]
+
+
+def _decode(raw: str, content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        try:
+            value = json.loads(raw or "{}")
+        except json.JSONDecodeError:
+            return {"_raw": raw}
+        return value if isinstance(value, dict) else {"_raw": value}
+    return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw).items()}

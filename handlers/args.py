@@ -1,0 +1,35 @@
+"""Reading the words after a subcommand: `<cluster> [window] [public]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
+
+
+class UsageError(ValueError):
+    """The command was typed wrong; the message tells the person how to type it."""
+
+
+@dataclass(frozen=True)
+class ClusterQuery:
+    cluster: str
+    duration: timedelta
+
+
+def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> ClusterQuery:
+    usage = f"Usage: `/iamauth {subcommand} <cluster> [window]`, for example `/iamauth {subcommand} prod-db 24h`."
+    if not words:
+        raise UsageError(f"Which cluster? {usage}")
+    if len(words) > 2:
+        raise UsageError(f"Too many words. {usage}")
+    try:
+        cluster = validate_cluster_id(words[0])
+        duration = parse_duration(
+            words[1] if len(words) > 1 else DEFAULT_WINDOW, maximum=max_window
+        )
+    except (IdentifierError, WindowError) as error:
+        raise UsageError(str(error)) from None
+    return ClusterQuery(cluster, duration)

@@ -1,0 +1,12 @@
+"""`/iamauth metrics <cluster> [window]`."""
+
+from __future__ import annotations
+
+from bot.slack.render import metrics_message
+from handlers.args import cluster_query
+from handlers.context import Deps, Job
+
+
+def prepare(words: list[str], deps: Deps) -> Job:
+    query = cluster_query("metrics", words, deps.max_window)
+    return lambda: metrics_message(*deps.service.metrics(query.cluster, query.duration))

@@ -1,0 +1,128 @@
+"""Shared fixtures: moto's server over real HTTP, the Slack stand-in, and the real Bolt app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.aws.clients import AwsClients, AwsSettings
+from bot.config import Settings
+from bot.service import IamAuthService
+from bot.slack.app import build_app, wsgi_app
+from bot.slack.serve import LocalServer
+from bot.slack.signing import signed_headers, slash_command_body
+from bot.slack.standin import Recorded, SlackStandIn
+
+REGION = "us-east-1"
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto in server mode on a free local port; clients reach it over HTTP like real AWS."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    saved = {k: os.environ.get(k) for k in FAKE_AWS_ENV}
+    os.environ.update(FAKE_AWS_ENV)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> AwsClients:
+    """Clients on a freshly emptied emulator."""
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    return AwsClients(AwsSettings(region=REGION, endpoint_url=moto_endpoint))
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The tests' clock: real time (moto drops log events far from it), at a whole minute."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as stand_in:
+        yield stand_in
+
+
+@dataclass
+class Reply:
+    status: int
+    ack: dict[str, object] | None
+    ack_seconds: float
+    response: Recorded | None
+
+
+@dataclass
+class BotUnderTest:
+    url: str
+    secret: str
+    slack: SlackStandIn
+    _n: int = 0
+
+    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            f"{self.url}/slack/events", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def command(self, text: str, *, expect_reply: bool = True, **fields: str) -> Reply:
+        """Send `/iamauth <text>` signed, as Slack does; return the ack and the reply."""
+        self._n += 1
+        name = f"r{self._n}"
+        body = slash_command_body(text, self.slack.response_url(name), **fields)
+        started = time.monotonic()
+        status, raw = self.post(body, signed_headers(self.secret, body))
+        ack_seconds = time.monotonic() - started
+        ack = json.loads(raw) if raw.strip() else None
+        response = None
+        if expect_reply:
+            response = self.slack.wait_for(lambda r: r.path == f"/response/{name}", timeout=30)
+        return Reply(status, ack, ack_seconds, response)
+
+
+@pytest.fixture
+def bot(aws: AwsClients, slack: SlackStandIn, now: datetime) -> Iterator[BotUnderTest]:
+    secret = secrets.token_hex(16)
+    settings = Settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=secret,
+        slack_api_url=slack.api_url,
+        aws=aws.settings,
+    )
+    app = build_app(settings, IamAuthService(aws, clock=lambda: now))
+    with LocalServer(wsgi_app(app)) as server:
+        yield BotUnderTest(server.url, secret, slack)

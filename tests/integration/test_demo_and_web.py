@@ -1,0 +1,106 @@
+"""The two entry points a newcomer meets first: `iamauth demo`, and the Procfile's gunicorn line."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bot.slack.signing import signed_headers, slash_command_body
+from bot.slack.standin import SlackStandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert ">>> /iamauth failures prod-db 24h" in out
+    assert "failed IAM authentications* in the log" in out
+    assert "`checkout_svc`: *260*" in out
+    assert "assumed-role/reporting-job-role/batch-7" in out
+    assert "log export is *off* for `orders-db`" in out
+    assert "There is no cluster `no-such-db`" in out
+    assert "Too many words" in out
+    # The hostile user name is shown as text in the terminal, never sent as a live mention.
+    assert "<!channel> *urgent*" in out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def procfile_web_command(port: int) -> list[str]:
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    command = line.removeprefix("web:").strip().replace("$PORT", str(port))
+    words = shlex.split(command)
+    assert words[0] == "gunicorn"
+    return [sys.executable, "-m", "gunicorn", *words[1:]]
+
+
+def test_procfile_web_line_serves_signed_commands(moto_endpoint: str) -> None:
+    port = free_port()
+    secret = secrets.token_hex(16)
+    with SlackStandIn() as slack:
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_API_URL": slack.api_url,
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "PORT": str(port),
+        }
+        process = subprocess.Popen(
+            procfile_web_command(port),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                        assert json.loads(response.read()) == {"ok": True}
+                        break
+                except OSError:
+                    assert process.poll() is None, (
+                        process.stdout.read().decode() if process.stdout else ""
+                    )
+                    assert time.monotonic() < deadline, "gunicorn did not start"
+                    time.sleep(0.2)
+            body = slash_command_body("failures ghost-db", slack.response_url("g"))
+            request = urllib.request.Request(
+                f"{base}/slack/events",
+                data=body,
+                headers=signed_headers(secret, body),
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.status == 200
+            reply = slack.wait_for(lambda r: r.path == "/response/g", timeout=30)
+            assert "There is no cluster `ghost-db`" in reply.body["text"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)

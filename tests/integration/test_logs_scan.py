@@ -1,0 +1,65 @@
+"""FilterLogEvents against moto's server: every page, every stream, and the event cap."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.aws.clients import AwsClients
+from bot.aws.errors import LogGroupMissing
+from bot.aws.logs import LogScan, iam_log_group
+from bot.domain.window import Window
+from bot.seed import Failure, format_line, put_lines
+
+
+def seed_streams(aws: AwsClients, now: datetime, per_stream: list[int]) -> None:
+    for n, count in enumerate(per_stream):
+        lines = [
+            (
+                now - timedelta(minutes=50) + timedelta(milliseconds=i * 97 + n),
+                format_line(Failure(now - timedelta(minutes=50), f"user{n}", "InvalidToken")),
+            )
+            for i in range(count)
+        ]
+        put_lines(aws.logs(), iam_log_group("big-db"), f"big-db-{n + 1}", lines)
+
+
+def test_reads_every_page_of_every_stream(aws: AwsClients, now: datetime) -> None:
+    seed_streams(aws, now, [6_000, 5_000, 1_500])
+    scan = LogScan(aws.logs(), iam_log_group("big-db"), Window(now - timedelta(hours=1), now))
+    events = list(scan)
+    assert len(events) == 12_500
+    assert scan.pages >= 2
+    assert not scan.truncated
+    streams = {message.split("'")[1] for _, message in events}
+    assert streams == {"user0", "user1", "user2"}
+
+
+def test_stops_at_the_cap_and_says_so(aws: AwsClients, now: datetime) -> None:
+    seed_streams(aws, now, [3_000, 3_000])
+    scan = LogScan(
+        aws.logs(), iam_log_group("big-db"), Window(now - timedelta(hours=1), now), cap=4_000
+    )
+    assert len(list(scan)) == 4_000
+    assert scan.truncated
+
+
+def test_window_is_half_open(aws: AwsClients, now: datetime) -> None:
+    start = now - timedelta(minutes=10)
+    end = now - timedelta(minutes=5)
+    lines = [
+        (t, format_line(Failure(t, "u", "InvalidToken")))
+        for t in (start - timedelta(milliseconds=1), start, end - timedelta(milliseconds=1), end)
+    ]
+    put_lines(aws.logs(), iam_log_group("edge-db"), "s", lines)
+    events = list(LogScan(aws.logs(), iam_log_group("edge-db"), Window(start, end)))
+    assert [ts for ts, _ in events] == [
+        int(start.timestamp() * 1000),
+        int(end.timestamp() * 1000) - 1,
+    ]
+
+
+def test_missing_log_group(aws: AwsClients, now: datetime) -> None:
+    with pytest.raises(LogGroupMissing):
+        list(LogScan(aws.logs(), iam_log_group("nothing"), Window(now - timedelta(hours=1), now)))

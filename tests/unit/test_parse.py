@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.parse import parse_line
+from bot.domain.records import Family
+from bot.seed import Failure, format_line
+
+REAL_LINE = (
+    "2025-08-11T04:00:05,804 [ERROR] Failed to authenticate the connection request for user "
+    "'testuser' because the provided token is malformed or otherwise invalid. "
+    "(Status Code: 400, Error Code: InvalidToken)"
+)
+
+
+def test_reads_the_documented_example() -> None:
+    record = parse_line(REAL_LINE)
+    assert record is not None
+    assert record.time == datetime(2025, 8, 11, 4, 0, 5, 804000, tzinfo=UTC)
+    assert record.level == "ERROR"
+    assert record.user == "testuser"
+    assert record.status == 400
+    assert record.code == "InvalidToken"
+    assert record.family is Family.INVALID_TOKEN
+    assert record.reason.startswith("Failed to authenticate")
+    assert record.caller_arn is None
+
+
+def test_not_authorized_gives_the_caller_arn() -> None:
+    line = (
+        "2025-08-11T04:00:06,001 [ERROR] Failed to authorize the connection request for user "
+        "'reporting' because the IAM policy assumed by the caller "
+        "'arn:aws:sts::123456789012:assumed-role/reporting/i-1' is not authorized to perform "
+        "rds-db:connect on the DB instance. (Status Code: 403, Error Code: NotAuthorized)"
+    )
+    record = parse_line(line)
+    assert record is not None
+    assert record.family is Family.INSUFFICIENT_PERMISSIONS
+    assert record.caller_arn == "arn:aws:sts::123456789012:assumed-role/reporting/i-1"
+    assert record.user == "reporting"
+
+
+def test_suffix_spacing_and_line_breaks_are_tolerated() -> None:
+    compact = REAL_LINE.replace("Error Code: InvalidToken", "Error Code:ExpiredToken")
+    broken = REAL_LINE.replace(", Error Code: ", ",\n Error Code :  ")
+    assert (r := parse_line(compact)) is not None
+    assert r.code == "ExpiredToken"
+    assert r.family is Family.INVALID_TOKEN
+    assert (r := parse_line(broken)) is not None
+    assert r.code == "InvalidToken"
+    assert "\n" not in r.reason
+
+
+def test_every_documented_code_maps_to_its_family() -> None:
+    expected = {
+        "InvalidToken": Family.INVALID_TOKEN,
+        "ExpiredToken": Family.INVALID_TOKEN,
+        "NotAuthorized": Family.INSUFFICIENT_PERMISSIONS,
+        "ThrottlingException": Family.THROTTLING,
+        "InternalError": Family.SERVER_ERROR,
+    }
+    for code, family in expected.items():
+        record = parse_line(format_line(Failure(datetime(2025, 1, 1, tzinfo=UTC), "u", code)))
+        assert record is not None
+        assert (record.code, record.family) == (code, family)
+
+
+def test_unknown_codes_are_kept_under_their_own_name() -> None:
+    record = parse_line(REAL_LINE.replace("InvalidToken)", "SomethingNew)"))
+    assert record is not None
+    assert record.code == "SomethingNew"
+    assert record.family is Family.OTHER
+
+
+def test_user_names_with_quotes_and_markup_are_read_whole() -> None:
+    user = "it's <!channel> *bold* ' because "
+    record = parse_line(
+        format_line(Failure(datetime(2025, 1, 1, tzinfo=UTC), user, "InvalidToken"))
+    )
+    assert record is not None
+    assert record.user == user
+
+
+def test_unreadable_lines_give_none() -> None:
+    for line in [
+        "",
+        "garbage",
+        "2025-08-11T04:00:05,804 [ERROR] truncated line with no",
+        REAL_LINE.replace("2025-08-11", "2025-13-45"),
+        REAL_LINE.replace("Error Code: InvalidToken)", "Error Code: )"),
+    ]:
+        assert parse_line(line) is None
+
+
+@given(st.text())
+def test_parser_never_raises(line: str) -> None:
+    parse_line(line)
+
+
+@given(st.text(alphabet=st.characters(), max_size=200).map(lambda s: REAL_LINE[:40] + s))
+def test_parser_never_raises_on_near_misses(line: str) -> None:
+    parse_line(line)
+
+
+codes = st.sampled_from(
+    ["InvalidToken", "ExpiredToken", "NotAuthorized", "ThrottlingException", "InternalError"]
+) | st.from_regex(r"[A-Z][A-Za-z0-9]{0,30}", fullmatch=True)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
+).map(lambda t: t.replace(microsecond=t.microsecond // 1000 * 1000))
+arns = st.from_regex(
+    r"arn:aws:sts::[0-9]{12}:assumed-role/[A-Za-z0-9+=,.@_-]{1,64}/[a-z0-9-]{1,20}", fullmatch=True
+)
+
+
+@given(moments, st.text(), codes, arns, st.booleans())
+def test_every_well_formed_line_reads_back(
+    moment: datetime, user: str, code: str, arn: str, compact: bool
+) -> None:
+    failure = Failure(moment, user, code, arn)
+    record = parse_line(format_line(failure, compact_suffix=compact))
+    assert record is not None
+    assert record.time == moment
+    assert record.user == user
+    assert record.code == code
+    if code == "NotAuthorized":
+        assert record.caller_arn == arn
