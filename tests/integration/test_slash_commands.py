@@ -193,3 +193,45 @@ def test_healthz(bot: BotUnderTest) -> None:
 
     with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True}
+
+
+def test_more_than_ten_thousand_events_over_several_streams_are_all_counted(
+    bot: BotUnderTest, aws: AwsClients, now: datetime
+) -> None:
+    create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error"], instances=3)
+    failures = [
+        Failure(
+            now - timedelta(minutes=55) + timedelta(milliseconds=250 * i),
+            f"svc{i % 4}",
+            "ExpiredToken",
+        )
+        for i in range(12_345)
+    ]
+    put_failures(aws.logs(), "busy-db", failures, streams=3)
+    reply = bot.command("failures busy-db 1h")
+    assert reply.response is not None
+    text = all_text(reply.response.body)
+    assert "*12,345 failed IAM authentications*" in text
+    assert "`ExpiredToken` (InvalidToken): *12,345*" in text
+    assert "`svc0`: *3,087*" in text
+    assert "truncated" not in text
+
+
+def test_the_event_cap_truncates_the_log_part_and_says_so(aws: AwsClients, now: datetime) -> None:
+    from bot.service import IamAuthService
+    from bot.slack.render import failures_message
+
+    create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error"], instances=1)
+    failures = [
+        Failure(now - timedelta(minutes=30, seconds=i), "svc", "InvalidToken") for i in range(50)
+    ]
+    put_failures(aws.logs(), "busy-db", failures, streams=1)
+    put_metrics(aws.cloudwatch(), "busy-db", failures, 0, now - timedelta(hours=1), now)
+    service = IamAuthService(aws, event_cap=20, clock=lambda: now)
+    report = service.failures("busy-db", timedelta(hours=1))
+    assert report.summary is not None
+    assert report.summary.truncated
+    assert report.summary.total == 20
+    text = all_text(failures_message(report).to_dict())
+    assert "The log part is truncated: only the first 20 events" in text
+    assert "*CloudWatch metrics*: 50 failures" in text
