@@ -8,11 +8,15 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
+from bot.aws.clients import AwsClients
 from bot.aws.errors import AwsError
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 from bot.logs import configure_logging
+from bot.runtime import Runtime
+from bot.scheduler import DigestJob, background, blocking
+from bot.store.leader import AlreadyRunning
 
 EXIT_USAGE = 2
 EXIT_AWS = 3
@@ -23,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="iamauth", description="Slack ChatOps for RDS/Aurora IAM database authentication."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="run the bot over Socket Mode (needs SLACK_APP_TOKEN)")
+    sub.add_parser("run", help="run the bot over Socket Mode, with the digest scheduler")
+    clock = sub.add_parser("clock", help="run the digest scheduler only")
+    clock.add_argument("--once", action="store_true", help="run one tick, post what is due, exit")
     web = sub.add_parser("web", help="serve Slack's HTTP requests with gunicorn on PORT")
     web.add_argument("--workers", type=int, default=2)
     web.add_argument("--threads", type=int, default=8)
@@ -59,12 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings, workers=args.workers, threads=args.threads)
     if args.command == "run":
         return _socket_mode(settings)
+    if args.command == "clock":
+        return _clock(settings, once=args.once)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> int:
     from bot.report_json import failures_json, metrics_json
-    from bot.slack.app import build_service
     from bot.slack.render import failures_message, metrics_message
     from bot.slack.terminal import render_message
 
@@ -74,7 +81,9 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
     except (IdentifierError, WindowError) as error:
         print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
         return EXIT_USAGE
-    service = build_service(settings)
+    from bot.service import IamAuthService
+
+    service = IamAuthService(AwsClients(settings.aws), event_cap=settings.event_cap)
     try:
         if args.command == "metrics":
             info, report = service.metrics(cluster, duration)
@@ -109,9 +118,49 @@ def _socket_mode(settings: Settings) -> int:
         print("iamauth: SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.", file=sys.stderr)
         return EXIT_USAGE
     try:
-        app = build_app(settings, socket_mode=True)
-    except ConfigError as error:
+        runtime = Runtime.build(settings)
+        app = build_app(runtime, socket_mode=True)
+        job = _digest_job(runtime)
+    except (ConfigError, AlreadyRunning) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
-    SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    scheduler = background(job, settings.tick_seconds)
+    scheduler.start()
+    try:
+        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    finally:
+        scheduler.shutdown(wait=False)
+        job.lock.release()
+    return 0
+
+
+def _digest_job(runtime: Runtime) -> DigestJob:
+    """The tick job, with its leader lock; SQLite refuses a second scheduler here."""
+    from bot.slack.client import web_client
+    from bot.store.leader import claim_or_refuse, leader_lock_for
+
+    lock = leader_lock_for(runtime.store.engine)
+    claim_or_refuse(lock, runtime.store.engine)
+    return DigestJob(runtime.digest_runner(), runtime.deliverer(web_client(runtime.settings)), lock)
+
+
+def _clock(settings: Settings, *, once: bool) -> int:
+    if not settings.slack_bot_token:
+        print("iamauth: SLACK_BOT_TOKEN is needed to post digests.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        job = _digest_job(Runtime.build(settings))
+    except (ConfigError, AlreadyRunning) as error:
+        print(f"iamauth: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if once:
+            if not job():
+                print("iamauth: another process is the leader; nothing done.", file=sys.stderr)
+            return 0
+        blocking(job, settings.tick_seconds).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        job.lock.release()
     return 0

@@ -15,9 +15,18 @@ from typing import Any
 
 from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
+from bot.domain.alerts import DEFAULT_REPEAT
+from bot.domain.metrics import METRICS_DELAY
+from bot.domain.watches import Watch, WatchError, make_threshold, make_watch
 from bot.domain.window import DEFAULT_MAX_WINDOW, WindowError, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///iamauth.db"
+WATCH_KEYS = frozenset(
+    {"cluster", "channel", "repeat", "send_resolved", "invalid_token", "insufficient_permissions",
+     "throttling", "server_error"}
+)  # fmt: skip
+THRESHOLD_KEYS = frozenset({"count", "window", "periods", "breaching"})
 
 
 class ConfigError(Exception):
@@ -34,23 +43,34 @@ class Settings:
     aws: AwsSettings = field(default_factory=AwsSettings)
     event_cap: int = DEFAULT_EVENT_CAP
     max_window: timedelta = DEFAULT_MAX_WINDOW
+    database_url: str = DEFAULT_DATABASE_URL
+    watches: tuple[Watch, ...] = ()
+    tick_seconds: int = 60
+    metrics_delay: timedelta = METRICS_DELAY
 
     def __repr__(self) -> str:
-        # Never print secrets, even by accident in a traceback or a debug log.
+        # Never print secrets (tokens, a password inside DATABASE_URL), even in a traceback.
         return (
             f"Settings(slack_api_url={self.slack_api_url!r}, port={self.port}, aws={self.aws!r}, "
-            f"event_cap={self.event_cap}, max_window={self.max_window})"
+            f"event_cap={self.event_cap}, max_window={self.max_window}, "
+            f"watches={len(self.watches)}, tick_seconds={self.tick_seconds})"
         )
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     file_values: dict[str, Any] = {}
+    text = ""
     path = env.get("IAMAUTH_CONFIG")
     if path:
-        file_values = _read_toml(Path(path))
+        text, file_values = _read_toml(Path(path))
+    unknown = set(file_values) - {"aws", "limits", "scheduler", "watch"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ConfigError(f"IAMAUTH_CONFIG line {_line_of(text, name)}: unknown key `{name}`.")
     aws_file = _table(file_values, "aws")
     limits = _table(file_values, "limits")
+    scheduler = _table(file_values, "scheduler")
     api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     try:
         port = int(env.get("PORT") or 3000)
@@ -71,17 +91,102 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         event_cap=_positive_int(limits, "event_cap", DEFAULT_EVENT_CAP),
         max_window=_duration(limits, "max_window", DEFAULT_MAX_WINDOW),
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        watches=_watches(file_values.get("watch", []), text),
+        tick_seconds=_positive_int(scheduler, "interval_seconds", 60),
+        metrics_delay=_duration(scheduler, "metrics_delay", METRICS_DELAY),
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"IAMAUTH_CONFIG: cannot read {path}: {error.strerror}.") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"IAMAUTH_CONFIG: cannot read {path}: {reason}.") from None
+    try:
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"IAMAUTH_CONFIG: {path} is not valid TOML: {error}.") from None
+
+
+def _line_of(text: str, key: str, watch_index: int | None = None) -> int:
+    """The line of `key` (inside the watch_index-th [[watch]] when given), for error messages."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    if watch_index is not None:
+        headers = [i for i, line in enumerate(lines) if line.strip().startswith("[[watch]]")]
+        if watch_index < len(headers):
+            start = headers[watch_index]
+            later = [
+                i for i, line in enumerate(lines) if i > start and line.strip().startswith("[")
+            ]
+            end = later[0] if later else len(lines)
+    for number in range(start, end):
+        stripped = lines[number].strip()
+        if stripped.startswith((key, f"[{key}]", f"[[{key}]]")):
+            return number + 1
+    return start + 1
+
+
+def _watches(raw: object, text: str) -> tuple[Watch, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"IAMAUTH_CONFIG line {_line_of(text, 'watch')}: use [[watch]] tables.")
+    watches: list[Watch] = []
+    for index, entry in enumerate(raw):
+
+        def fail(key: str, reason: str, index: int = index) -> ConfigError:
+            return ConfigError(f"IAMAUTH_CONFIG line {_line_of(text, key, index)}: {reason}")
+
+        unknown = sorted(set(entry) - WATCH_KEYS)
+        if unknown:
+            raise fail(unknown[0], f"unknown key `{unknown[0]}` in [[watch]].")
+        for key in ("cluster", "channel"):
+            if not isinstance(entry.get(key), str):
+                raise fail(
+                    "[[watch]]" if key not in entry else key,
+                    f"[[watch]] needs `{key}` as a string.",
+                )
+        thresholds = []
+        for key in ("invalid_token", "insufficient_permissions", "throttling", "server_error"):
+            if key not in entry:
+                continue
+            spec = entry[key]
+            if not isinstance(spec, dict) or set(spec) - THRESHOLD_KEYS:
+                raise fail(key, f'{key} must look like {{ count = 5, window = "5m" }}.')
+            try:
+                thresholds.append(
+                    make_threshold(
+                        key,
+                        spec.get("count"),
+                        spec.get("window"),
+                        spec.get("periods", 1),
+                        spec.get("breaching"),
+                    )
+                )
+            except WatchError as error:
+                raise fail(key, str(error)) from None
+        try:
+            repeat = _duration(entry, "repeat", DEFAULT_REPEAT)
+        except ConfigError as error:
+            raise fail("repeat", str(error).split(": ", 1)[-1]) from None
+        send_resolved = entry.get("send_resolved", True)
+        if not isinstance(send_resolved, bool):
+            raise fail("send_resolved", "send_resolved must be true or false.")
+        try:
+            watch = make_watch(
+                entry["cluster"], entry["channel"], thresholds,
+                repeat=repeat, send_resolved=send_resolved, source="config",
+            )  # fmt: skip
+        except WatchError as error:
+            key = "channel" if "channel" in str(error) else "cluster"
+            if "threshold" in str(error):
+                key = "[[watch]]"
+            raise fail(key, str(error).replace("`", "")) from None
+        if any(w.cluster == watch.cluster and w.channel == watch.channel for w in watches):
+            raise fail("cluster", f"{watch.cluster} is watched twice for {watch.channel}.")
+        watches.append(watch)
+    return tuple(watches)
 
 
 def _table(values: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import secrets
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ from bot.seed import (
     put_lines,
     put_metrics,
 )
-from bot.service import IamAuthService
+from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
+from bot.runtime import Runtime
+from bot.slack.client import web_client
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.serve import LocalServer
 from bot.slack.signing import signed_headers, slash_command_body
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 COMMANDS = (
+    "watches",
     "failures prod-db 24h",
     "metrics prod-db 24h",
     "failures orders-db 6h",
@@ -121,12 +125,14 @@ def _put_day_of_metrics(
 
 
 def run_demo() -> int:
-    with embedded_aws() as endpoint, SlackStandIn() as slack:
+    with embedded_aws() as endpoint, SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             slack_bot_token="xoxb-demo-not-a-real-token",
             slack_signing_secret=secrets.token_hex(16),
             slack_api_url=slack.api_url,
             aws=AwsSettings(region=REGION, endpoint_url=endpoint),
+            database_url=f"sqlite:///{tmp}/iamauth-demo.db",
+            watches=(DEMO_WATCH,),
         )
         aws = AwsClients(settings.aws)
         now = datetime.now(UTC)
@@ -137,15 +143,44 @@ def run_demo() -> int:
             f"…done in {time.monotonic() - started:.1f}s: prod-db (log export on), "
             "orders-db (log export off), legacy-db (IAM auth off)."
         )
-        app = build_app(settings, IamAuthService(aws))
+        runtime = Runtime.build(settings, aws=aws)
+        app = build_app(runtime)
         with LocalServer(wsgi_app(app)) as web:
             for n, text in enumerate(COMMANDS):
                 _ask(web.url, slack, settings, text, f"demo{n}")
+        _digests(runtime, slack, now)
     print(
-        "\nThat was the real Bolt app over HTTP; run `iamauth web` or `iamauth run` with your own "
-        "Slack app and AWS account to use it for real."
+        "\nThat was the real Bolt app over HTTP and the real digest tick; run `iamauth web` or "
+        "`iamauth run` with your own Slack app and AWS account to use it for real."
     )
     return 0
+
+
+DEMO_CHANNEL = "C0DEMOALERT"
+DEMO_WATCH = make_watch(
+    "prod-db",
+    DEMO_CHANNEL,
+    list(DEFAULT_THRESHOLDS),
+    repeat=timedelta(hours=4),
+    source="config",
+)
+
+
+def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime) -> None:
+    """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it."""
+    deliverer = runtime.deliverer(web_client(runtime.settings))
+    runner = runtime.digest_runner()
+    for label, moment in (
+        ("during the burst (20 minutes ago)", now - timedelta(minutes=20)),
+        ("once it is over (in 30 minutes)", now + timedelta(minutes=30)),
+    ):
+        print(f"\n\n>>> digest tick {label}, watching prod-db for #{DEMO_CHANNEL}")
+        before = len(slack.posted(DEMO_CHANNEL))
+        runner.tick(moment)
+        deliverer.deliver_pending()
+        for posted in slack.posted(DEMO_CHANNEL)[before:]:
+            print(f"    (chat.postMessage to {DEMO_CHANNEL})")
+            print(render_message(posted.body))
 
 
 def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,3 +34,19 @@ def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> C
     except (IdentifierError, WindowError) as error:
         raise UsageError(str(error)) from None
     return ClusterQuery(cluster, duration)
+
+
+_CHANNEL_REF = re.compile(r"\A<#(?P<id>[CG][A-Z0-9]{2,20})(?:\|[^>]*)?>\Z")
+
+
+def channel_ref(word: str) -> str | None:
+    """The id in Slack's `<#C0123|name>` channel syntax, or None when the word is not one."""
+    match = _CHANNEL_REF.match(word)
+    return match["id"] if match else None
+
+
+def cluster_id(word: str) -> str:
+    try:
+        return validate_cluster_id(word)
+    except IdentifierError as error:
+        raise UsageError(str(error)) from None

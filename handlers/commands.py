@@ -16,17 +16,22 @@ from slack_bolt import Ack, Respond
 from bot.aws.errors import AwsError
 from bot.slack.mrkdwn import code
 from bot.slack.render import Message, error_message, help_message
-from handlers import failures, metrics
+from handlers import failures, metrics, silences, watches
 from handlers.args import UsageError
-from handlers.context import Deps, Job
+from handlers.context import CommandRequest, Deps, Job
 
 COMMAND = "/iamauth"
 PUBLIC_WORD = "public"
 
-Prepare = Callable[[list[str], Deps], Job]
+Prepare = Callable[[CommandRequest, Deps], Job]
 ROUTES: Mapping[str, Prepare] = {
     "failures": failures.prepare,
     "metrics": metrics.prepare,
+    "watch": watches.prepare_watch,
+    "unwatch": watches.prepare_unwatch,
+    "watches": watches.prepare_list,
+    "silence": silences.prepare_silence,
+    "unsilence": silences.prepare_unsilence,
 }
 
 log = logging.getLogger(__name__)
@@ -46,8 +51,13 @@ def make_listener(deps: Deps) -> Callable[..., None]:
             note = f"{code(words[0], 30)} is not an iamauth command."
             ack(**help_message(note).to_dict())
             return
+        request = CommandRequest(
+            words=words[1:],
+            user_id=str(command.get("user_id", "")),
+            channel_id=str(command.get("channel_id", "")),
+        )
         try:
-            job = prepare(words[1:], deps)
+            job = prepare(request, deps)
         except UsageError as error:
             ack(**error_message(str(error)).to_dict())
             return

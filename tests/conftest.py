@@ -9,15 +9,16 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.aws.clients import AwsClients, AwsSettings
 from bot.config import Settings
-from bot.service import IamAuthService
+from bot.runtime import Runtime
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.serve import LocalServer
 from bot.slack.signing import signed_headers, slash_command_body
@@ -87,6 +88,7 @@ class BotUnderTest:
     url: str
     secret: str
     slack: SlackStandIn
+    runtime: Runtime
     _n: int = 0
 
     def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -115,14 +117,38 @@ class BotUnderTest:
 
 
 @pytest.fixture
-def bot(aws: AwsClients, slack: SlackStandIn, now: datetime) -> Iterator[BotUnderTest]:
-    secret = secrets.token_hex(16)
-    settings = Settings(
+def clock(now: datetime) -> Callable[[], datetime]:
+    """The time every part of the bot under test sees; tests move it with `clock.now = …`."""
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now = now
+
+        def __call__(self) -> datetime:
+            return self.now
+
+    return Clock()
+
+
+@pytest.fixture
+def settings(aws: AwsClients, slack: SlackStandIn, tmp_path: Path) -> Settings:
+    return Settings(
         slack_bot_token="xoxb-test",
-        slack_signing_secret=secret,
+        slack_signing_secret=secrets.token_hex(16),
         slack_api_url=slack.api_url,
         aws=aws.settings,
+        database_url=f"sqlite:///{tmp_path}/iamauth.db",
     )
-    app = build_app(settings, IamAuthService(aws, clock=lambda: now))
+
+
+@pytest.fixture
+def runtime(settings: Settings, aws: AwsClients, clock: Callable[[], datetime]) -> Runtime:
+    return Runtime.build(settings, aws=aws, clock=clock)
+
+
+@pytest.fixture
+def bot(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
+    app = build_app(runtime)
+    assert runtime.settings.slack_signing_secret
     with LocalServer(wsgi_app(app)) as server:
-        yield BotUnderTest(server.url, secret, slack)
+        yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 MAX_QUERIES_PER_CALL = 500
+MAX_POINTS_PER_CALL = 100_800
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,16 @@ class MetricQuery:
 def get_metric_data(
     client: CloudWatchClient, queries: Sequence[MetricQuery], window: Window, period: int
 ) -> list[Series]:
-    """One Series per query, in the order given; ceil(len(queries)/500) calls (plus NextToken pages)."""
+    """One Series per query, in the order given.
+
+    ceil(len(queries)/500) calls, fewer queries per call only where 500 series of this window
+    would pass GetMetricData's 100,800 data points per call (plus NextToken pages, if any).
+    """
     points: list[dict[datetime, float]] = [defaultdict(float) for _ in queries]
-    for offset in range(0, len(queries), MAX_QUERIES_PER_CALL):
-        batch = queries[offset : offset + MAX_QUERIES_PER_CALL]
+    per_query = max(1, math.ceil(window.duration.total_seconds() / period))
+    batch_size = max(1, min(MAX_QUERIES_PER_CALL, MAX_POINTS_PER_CALL // per_query))
+    for offset in range(0, len(queries), batch_size):
+        batch = queries[offset : offset + batch_size]
         request: dict[str, Any] = {
             "MetricDataQueries": [
                 {
@@ -131,6 +139,18 @@ def cluster_metrics(
             m: Series(tuple(sorted(p)), tuple(p[t] for t in sorted(p))) for m, p in merged.items()
         },
     )
+
+
+def fetch_all_metrics(
+    client: CloudWatchClient, clusters: Sequence[str], window: Window, period: int = 60
+) -> dict[str, dict[str, Series]]:
+    """All seven metrics of many clusters by DBClusterIdentifier: ceil(7·N/500) calls."""
+    queries = [MetricQuery(m, CLUSTER_DIMENSION, c) for c in clusters for m in METRIC_NAMES]
+    results = get_metric_data(client, queries, window, period)
+    out: dict[str, dict[str, Series]] = {c: {} for c in clusters}
+    for query, series in zip(queries, results, strict=True):
+        out[query.value][query.metric] = series
+    return out
 
 
 def _translate(error: ClientError, api: str) -> AwsError:

@@ -103,3 +103,13 @@ def resample(series: Series, start: datetime, end: datetime, buckets: int) -> li
         if 0 <= offset < span:
             out[min(int(offset / span * buckets), buckets - 1)] += value
     return out
+
+
+def window_counts(series: Series, end: datetime, window: timedelta, periods: int) -> list[int]:
+    """Sums of `series` over `periods` consecutive windows ending at `end`, oldest first."""
+    counts = [0.0] * periods
+    first_start = end - window * periods
+    for moment, value in zip(series.timestamps, series.values, strict=True):
+        if first_start <= moment < end:
+            counts[min(int((moment - first_start) / window), periods - 1)] += value
+    return [round(c) for c in counts]

@@ -9,11 +9,9 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk import WebClient
-
-from bot.aws.clients import AwsClients
 from bot.config import ConfigError, Settings
-from bot.service import IamAuthService
+from bot.runtime import Runtime
+from bot.slack.client import web_client
 from handlers import Deps, register
 
 if TYPE_CHECKING:
@@ -23,26 +21,23 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 
-def build_service(settings: Settings) -> IamAuthService:
-    return IamAuthService(AwsClients(settings.aws), event_cap=settings.event_cap)
-
-
-def build_app(
-    settings: Settings, service: IamAuthService | None = None, *, socket_mode: bool = False
-) -> App:
+def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
+    settings = runtime.settings
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set: the bot cannot talk to Slack without it.")
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP requests cannot be verified.")
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = App(
-        client=client,
+        client=web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         logger=logging.getLogger("iamauth.bolt"),
         # Verify the token once at start: a wrong token fails here, not at the first command.
         token_verification_enabled=True,
     )
-    register(app, Deps(service=service or build_service(settings), max_window=settings.max_window))
+    register(
+        app,
+        Deps(service=runtime.service, max_window=settings.max_window, watching=runtime.watching),
+    )
     return app
 
 
@@ -66,4 +61,4 @@ def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
     from bot.logs import configure_logging
 
     configure_logging()
-    return wsgi_app(build_app(load_settings()))
+    return wsgi_app(build_app(Runtime.build(load_settings())))

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 BOT_USER_ID = "U0BOT00001"
+Answer = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, extra headers
 TEAM_ID = "T0TEAM0001"
 
 
@@ -26,6 +27,7 @@ class Recorded:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    status: int = 0
 
     @property
     def method(self) -> str:
@@ -35,11 +37,11 @@ class Recorded:
 class SlackStandIn:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        # Messages posted with chat.postMessage, per channel, as conversations.history returns them.
+        self.messages: dict[str, list[dict[str, Any]]] = {}
         self._changed = threading.Condition()
         # Web API method → canned reply; tests may override (e.g. to answer 429 first).
-        self.replies: dict[
-            str, Callable[[Recorded], tuple[int, dict[str, Any], dict[str, str]]]
-        ] = {}
+        self.replies: dict[str, Callable[[Recorded], Answer | None]] = {}
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +54,7 @@ class SlackStandIn:
                     dict(self.headers),
                 )
                 status, payload, headers = stand_in._answer(recorded)
+                recorded.status = status
                 body = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -97,10 +100,11 @@ class SlackStandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _answer(self, recorded: Recorded) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _answer(self, recorded: Recorded) -> Answer:
         custom = self.replies.get(recorded.method)
-        if custom is not None:
-            return custom(recorded)
+        answer = custom(recorded) if custom is not None else None
+        if answer is not None:
+            return answer
         if recorded.path.startswith("/response/"):
             return 200, {"ok": True}, {}
         if recorded.method == "auth.test":
@@ -110,12 +114,56 @@ class SlackStandIn:
                 {},
             )
         if recorded.method == "chat.postMessage":
-            return (
-                200,
-                {"ok": True, "channel": recorded.body.get("channel"), "ts": f"{time.time():.6f}"},
-                {},
-            )
+            return 200, self._post(recorded.body), {}
+        if recorded.method == "conversations.history":
+            return 200, self._history(recorded.body), {}
         return 200, {"ok": True}, {}
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        with self._changed:
+            history = self.messages.setdefault(channel, [])
+            ts = f"{time.time():.6f}"
+            if history and float(history[-1]["ts"]) >= float(ts):
+                ts = f"{float(history[-1]['ts']) + 0.000001:.6f}"
+            message = {
+                "type": "message",
+                "ts": ts,
+                "text": body.get("text", ""),
+                "bot_id": "B0BOT00001",
+            }
+            metadata = body.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            if metadata:
+                message["metadata"] = metadata
+            history.append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(body.get("oldest") or 0)
+        with self._changed:
+            found = [
+                dict(m)
+                for m in self.messages.get(str(body.get("channel", "")), [])
+                if float(m["ts"]) > oldest
+            ]
+        if str(body.get("include_all_metadata", "")).lower() not in {"1", "true"}:
+            for message in found:
+                message.pop("metadata", None)
+        limit = int(body.get("limit") or 100)
+        return {"ok": True, "messages": list(reversed(found))[:limit], "has_more": False}
+
+    def posted(self, channel: str | None = None) -> list[Recorded]:
+        """chat.postMessage requests that succeeded (answered 200)."""
+        with self._changed:
+            return [
+                r
+                for r in self.requests
+                if r.method == "chat.postMessage"
+                and r.status == 200
+                and (channel is None or r.body.get("channel") == channel)
+            ]
 
     def wait_for(self, predicate: Callable[[Recorded], bool], timeout: float = 15.0) -> Recorded:
         """The first recorded request matching `predicate`, waiting up to `timeout` seconds."""

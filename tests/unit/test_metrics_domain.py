@@ -42,3 +42,23 @@ def test_resample_sums_into_buckets_with_zeros() -> None:
         values=(1.0, 2.0, 4.0, 8.0),
     )
     assert resample(series, start, start + timedelta(hours=1), 4) == [3.0, 0.0, 4.0, 8.0]
+
+
+def test_window_counts_split_the_lookback_into_windows() -> None:
+    from bot.domain.metrics import window_counts
+
+    end = datetime(2025, 1, 1, 1, 0, tzinfo=UTC)
+    minutes = (
+        -16,
+        -15,
+        -11,
+        -6,
+        -5,
+        -1,
+        0,
+    )  # -16 is before the 3 windows; 0 is at the end (excluded)
+    series = Series(
+        tuple(end + timedelta(minutes=m) for m in minutes), (100.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+    )
+    assert window_counts(series, end, timedelta(minutes=5), 3) == [3, 4, 24]
+    assert window_counts(series, end, timedelta(minutes=5), 1) == [24]

@@ -1,0 +1,167 @@
+"""One digest tick: watches → metrics of every watched cluster → alert states → outbox.
+
+The alert decisions are pure (bot/domain/alerts.py); this module only gathers their inputs and
+writes their outputs, states and digests together in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.aws.clients import AwsClients
+from bot.aws.errors import AwsError, LogGroupMissing
+from bot.aws.logs import LogScan, iam_log_group
+from bot.aws.metrics import fetch_all_metrics
+from bot.aws.rds import describe_cluster
+from bot.domain.alerts import AlertState, Notice, NoticeKind, observe, step
+from bot.domain.metrics import FAMILY_METRICS, METRICS_DELAY, Series, window_counts
+from bot.domain.parse import parse_line
+from bot.domain.summary import FailureSummary
+from bot.domain.watches import Watch
+from bot.domain.window import Window
+from bot.slack.render_digest import ClusterNotices, digest_blocks
+from bot.store.repo import Digest, StateKey, Store
+
+DIGEST_LOG_EVENT_CAP = 20_000
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickResult:
+    evaluated: Window | None = None
+    clusters: int = 0
+    notices: list[tuple[Watch, Notice]] = field(default_factory=list)
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+def floor_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+class DigestRunner:
+    def __init__(
+        self,
+        aws: AwsClients,
+        store: Store,
+        config_watches: Sequence[Watch] = (),
+        *,
+        metrics_delay: timedelta = METRICS_DELAY,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.aws = aws
+        self.store = store
+        self.config_watches = tuple(config_watches)
+        self.metrics_delay = metrics_delay
+        self.clock = clock
+
+    def watches(self) -> list[Watch]:
+        return [*self.config_watches, *self.store.list_watches()]
+
+    def tick(self, now: datetime | None = None) -> TickResult:
+        now = now or self.clock()
+        watches = self.watches()
+        states = self.store.alert_states()
+        live_keys = {w.key for w in watches}
+        stale = sorted({key for key, _ in states} - live_keys)
+        if not watches:
+            if stale:
+                self.store.commit_tick({}, [], now, stale_keys=stale)
+            return TickResult()
+        # Metrics arrive late: evaluate windows that ended `metrics_delay` ago.
+        end = floor_minute(now - self.metrics_delay)
+        lookback = max(t.lookback for w in watches for t in w.thresholds)
+        window = Window(end - lookback, end)
+        clusters = sorted({w.cluster for w in watches})
+        metrics = fetch_all_metrics(self.aws.cloudwatch(), clusters, window)
+        silences = self.store.active_silences(now)
+
+        changed: dict[StateKey, AlertState] = {}
+        result = TickResult(evaluated=window, clusters=len(clusters))
+        for watch in watches:
+            for threshold in watch.thresholds:
+                series = metrics[watch.cluster].get(FAMILY_METRICS[threshold.family], Series())
+                counts = window_counts(series, end, threshold.window, threshold.periods)
+                key = (watch.key, threshold.family)
+                before = states.get(key, AlertState())
+                after, notice = step(
+                    before,
+                    threshold,
+                    observe(threshold, counts, end),
+                    now,
+                    repeat=watch.repeat,
+                    send_resolved=watch.send_resolved,
+                    silenced=watch.cluster in silences,
+                )
+                if after != before:
+                    changed[key] = after
+                if notice is not None:
+                    result.notices.append((watch, notice))
+
+        digests = self._digests(result.notices, end)
+        result.outbox_ids = self.store.commit_tick(changed, digests, now, stale_keys=stale)
+        if result.notices:
+            log.info(
+                "tick %s: %d notices, %d digests",
+                end.isoformat(),
+                len(result.notices),
+                len(digests),
+            )
+        return result
+
+    def _digests(self, notices: list[tuple[Watch, Notice]], end: datetime) -> list[Digest]:
+        by_channel: dict[str, dict[str, list[Notice]]] = defaultdict(lambda: defaultdict(list))
+        for watch, notice in notices:
+            by_channel[watch.channel][watch.cluster].append(notice)
+        enrich_cache: dict[tuple[str, datetime], tuple[FailureSummary | None, bool | None]] = {}
+        log_window = ""
+        digests = []
+        for channel, clusters in by_channel.items():
+            items = []
+            for cluster, cluster_notices in sorted(clusters.items()):
+                active = [n for n in cluster_notices if n.kind is not NoticeKind.RESOLVED]
+                summary: FailureSummary | None = None
+                export: bool | None = None
+                if active:
+                    start = end - max(n.threshold.window for n in active)
+                    cache_key = (cluster, start)
+                    if cache_key not in enrich_cache:
+                        enrich_cache[cache_key] = self._log_summary(cluster, Window(start, end))
+                    summary, export = enrich_cache[cache_key]
+                    log_window = f"{start:%H:%M}–{end:%H:%M} UTC"
+                items.append(
+                    ClusterNotices(cluster, tuple(cluster_notices), summary, export, log_window)
+                )
+            text, blocks = digest_blocks(items, end)
+            digests.append(Digest(channel, text, [b.to_dict() for b in blocks]))
+        return digests
+
+    def _log_summary(
+        self, cluster: str, window: Window
+    ) -> tuple[FailureSummary | None, bool | None]:
+        """Top users, codes and the refused role from the log, when the export is on.
+
+        Best effort: the digest is owed whatever the log says, so AWS errors here only drop the detail.
+        """
+        try:
+            info = describe_cluster(self.aws.rds(), cluster)
+            if not info.iam_log_export_on:
+                return None, False
+            summary = FailureSummary()
+            scan = LogScan(self.aws.logs(), iam_log_group(cluster), window, DIGEST_LOG_EVENT_CAP)
+            for _, message in scan:
+                record = parse_line(message)
+                if record is None:
+                    summary.add_unparsed(message)
+                else:
+                    summary.add(record, message)
+            summary.truncated = scan.truncated
+            return summary, True
+        except LogGroupMissing:
+            return None, True
+        except AwsError as error:
+            log.warning("digest detail for %s unavailable: %s", cluster, error)
+            return None, None

@@ -1,0 +1,158 @@
+"""Thresholds and the alert state machine: (state, observation, now) → (state, notice).
+
+Pure: no clock (time is passed in), no I/O. One state per (watch, family):
+
+    ok ──breach──▶ firing (notify) ──still breaching──▶ firing (notify again after `repeat`,
+     ▲                 │                                 or when the count at least doubles)
+     └──no breach──────┘ (notify "resolved" if it was notified and `send_resolved`)
+
+A silenced watch still moves between states but does not notify; once the silence ends, a firing
+alert that nobody heard of is notified at the next tick.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.domain.records import Family
+
+DEFAULT_REPEAT = timedelta(hours=4)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Breach when `count` or more failures of `family` happen within `window`, in at least
+    `breaching` of the last `periods` windows (M of N, as CloudWatch alarms do)."""
+
+    family: Family
+    count: int
+    window: timedelta
+    periods: int = 1
+    breaching: int = 1
+
+    @property
+    def lookback(self) -> timedelta:
+        return self.window * self.periods
+
+    def describe(self) -> str:
+        text = f"≥ {self.count} in {_short(self.window)}"
+        if self.periods > 1:
+            text += f" ({self.breaching} of {self.periods} windows)"
+        return text
+
+
+def _short(duration: timedelta) -> str:
+    minutes = int(duration.total_seconds()) // 60
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the metrics said for one threshold at one tick."""
+
+    counts: tuple[int, ...]  # failures per window, oldest first; the last is the latest window
+    breaching: bool
+    window_end: datetime
+
+    @property
+    def count(self) -> int:
+        return self.counts[-1] if self.counts else 0
+
+
+def observe(threshold: Threshold, counts: list[int], window_end: datetime) -> Observation:
+    """Decide whether `counts` (one per window, oldest first, `threshold.periods` of them) breach."""
+    breaching_windows = sum(1 for c in counts if c >= threshold.count)
+    return Observation(tuple(counts), breaching_windows >= threshold.breaching, window_end)
+
+
+class Status(enum.StrEnum):
+    OK = "ok"
+    FIRING = "firing"
+
+
+class NoticeKind(enum.StrEnum):
+    FIRING = "firing"
+    REPEAT = "still firing"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class AlertState:
+    status: Status = Status.OK
+    since: datetime | None = None  # when it started firing
+    notified_at: datetime | None = None  # last notice sent for this episode
+    notified_count: int = 0  # the count that notice reported
+    peak: int = 0
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NoticeKind
+    family: Family
+    count: int
+    threshold: Threshold
+    since: datetime | None
+    window_end: datetime
+    previous_count: int = 0
+
+
+def step(
+    state: AlertState,
+    threshold: Threshold,
+    observation: Observation,
+    now: datetime,
+    *,
+    repeat: timedelta = DEFAULT_REPEAT,
+    send_resolved: bool = True,
+    silenced: bool = False,
+) -> tuple[AlertState, Notice | None]:
+    count = observation.count
+
+    def notice(kind: NoticeKind, since: datetime | None) -> Notice:
+        return Notice(
+            kind,
+            threshold.family,
+            count,
+            threshold,
+            since,
+            observation.window_end,
+            state.notified_count,
+        )
+
+    if observation.breaching:
+        if state.status is Status.OK:
+            # "since" is in metric time: the end of the first window seen breaching.
+            firing = AlertState(Status.FIRING, since=observation.window_end, peak=count)
+            if silenced:
+                return firing, None
+            return replace(firing, notified_at=now, notified_count=count), notice(
+                NoticeKind.FIRING, firing.since
+            )
+        peak = max(state.peak, count)
+        if silenced:
+            return replace(state, peak=peak), None
+        kind: NoticeKind | None = None
+        if state.notified_at is None:
+            kind = NoticeKind.FIRING  # fired while silenced: nobody has heard of it yet
+        elif state.notified_count > 0 and count >= 2 * state.notified_count:
+            kind = NoticeKind.ESCALATED
+        elif now - state.notified_at >= repeat:
+            kind = NoticeKind.REPEAT
+        if kind is None:
+            return replace(state, peak=peak), None
+        return replace(state, peak=peak, notified_at=now, notified_count=count), notice(
+            kind, state.since
+        )
+    if state.status is Status.FIRING:
+        heard_of = state.notified_at is not None
+        if send_resolved and heard_of and not silenced:
+            return AlertState(), notice(NoticeKind.RESOLVED, state.since)
+        return AlertState(), None
+    return state, None

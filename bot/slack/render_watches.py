@@ -1,0 +1,67 @@
+"""Replies of the watch and silence commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.domain.watches import Watch
+from bot.domain.window import format_duration
+from bot.slack.mrkdwn import escape, shorten
+from bot.slack.render import Message
+from bot.watching import WatchListing
+
+MAX_LISTED = 40
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=shorten(text, 3000)))
+
+
+def watch_line(watch: Watch) -> str:
+    source = " _(config file)_" if watch.source == "config" else ""
+    resolved = "" if watch.send_resolved else ", no resolved notice"
+    return (
+        f"`{escape(watch.cluster)}` → <#{watch.channel}>: {escape(watch.describe())}; "
+        f"repeat every {format_duration(watch.repeat)}{resolved}{source}"
+    )
+
+
+def watch_saved(watch: Watch, new: bool) -> Message:
+    verb = "Now watching" if new else "Updated the watch of"
+    return Message(
+        text=f"{verb} {watch.cluster}",
+        blocks=[_section(f":eyes: {verb} {watch_line(watch)}")],
+    )
+
+
+def watches_list(listing: WatchListing, now: datetime) -> Message:
+    if not listing.watches:
+        return Message(
+            text="No watches",
+            blocks=[
+                _section(
+                    "Nothing is watched yet. Try `/iamauth watch prod-db invalid_token>=5/5m`."
+                )
+            ],
+        )
+    lines = [watch_line(w) for w in listing.watches[:MAX_LISTED]]
+    if len(listing.watches) > MAX_LISTED:
+        lines.append(f"…and {len(listing.watches) - MAX_LISTED} more")
+    blocks: list[Block] = [_section("*Watches*\n" + "\n".join(lines))]
+    if listing.silences:
+        silenced = [
+            f"`{escape(s.cluster)}` until {s.until:%Y-%m-%d %H:%M} UTC"
+            + (f" ({escape(shorten(s.reason, 100))})" if s.reason else "")
+            for s in listing.silences.values()
+        ]
+        blocks.append(_section(":no_bell: *Silenced*\n" + "\n".join(silenced)))
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=f"As of {now:%Y-%m-%d %H:%M} UTC")])
+    )
+    return Message(text=f"{len(listing.watches)} watches", blocks=blocks)
+
+
+def plain(text: str) -> Message:
+    return Message(text=text, blocks=[_section(text)])

@@ -1,0 +1,77 @@
+"""Buttons of the digest: "Silence 1h" and "Show failures". Acked at once, answered ephemerally."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, Respond
+
+from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
+from bot.slack.render import error_message, failures_message
+from handlers.commands import run_job
+from handlers.context import Deps
+from handlers.silences import silence_job
+
+log = logging.getLogger(__name__)
+_USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,20}\Z")
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str, str]:
+    action = (body.get("actions") or [{}])[0]
+    user = str((body.get("user") or {}).get("id", ""))
+    return str(action.get("value", "")), user if _USER_ID.match(user) else ""
+
+
+def make_silence_listener(deps: Deps) -> Callable[..., None]:
+    def on_silence(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
+        ack()
+        value, user = _clicked(body)
+        try:
+            cluster = validate_cluster_id(value)
+        except IdentifierError as error:
+            respond(
+                **error_message(str(error)).to_dict(),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        message = run_job(
+            silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user),
+            "button",
+            "silence",
+        )
+        # In the channel, so everyone who saw the digest knows it was silenced (and by whom).
+        text = message.text + (f" (by <@{user}>)" if user else "")
+        respond(text=text, response_type="in_channel", replace_original=False)
+
+    return on_silence
+
+
+def make_show_failures_listener(deps: Deps) -> Callable[..., None]:
+    def on_show_failures(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
+        ack()
+        value, _ = _clicked(body)
+        try:
+            data = json.loads(value)
+            cluster = validate_cluster_id(str(data.get("cluster", "")))
+            duration = parse_duration(
+                str(data.get("window", DEFAULT_WINDOW)), maximum=deps.max_window
+            )
+        except (ValueError, AttributeError, IdentifierError, WindowError):
+            respond(
+                **error_message("This button's data is not valid.").to_dict(),
+                replace_original=False,
+            )
+            return
+        message = run_job(
+            lambda: failures_message(deps.service.failures(cluster, duration)), "button", "failures"
+        )
+        respond(**message.to_dict(), response_type="ephemeral", replace_original=False)
+
+    return on_show_failures
