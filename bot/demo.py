@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from bot.aws.clients import AwsClients, AwsSettings
 from bot.aws.logs import iam_log_group
 from bot.config import Settings
+from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
+from bot.runtime import Runtime
 from bot.seed import (
     Failure,
     create_cluster,
@@ -30,10 +32,8 @@ from bot.seed import (
     put_lines,
     put_metrics,
 )
-from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
-from bot.runtime import Runtime
-from bot.slack.client import web_client
 from bot.slack.app import build_app, wsgi_app
+from bot.slack.client import web_client
 from bot.slack.serve import LocalServer
 from bot.slack.signing import signed_headers, slash_command_body
 from bot.slack.standin import SlackStandIn

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from bot.config import ConfigError, Settings
+
+from bot.config import ConfigError
 from bot.runtime import Runtime
 from bot.slack.client import web_client
 from handlers import Deps, register

@@ -37,19 +37,14 @@ def watch_saved(watch: Watch, new: bool) -> Message:
 
 
 def watches_list(listing: WatchListing, now: datetime) -> Message:
-    if not listing.watches:
-        return Message(
-            text="No watches",
-            blocks=[
-                _section(
-                    "Nothing is watched yet. Try `/iamauth watch prod-db invalid_token>=5/5m`."
-                )
-            ],
-        )
-    lines = [watch_line(w) for w in listing.watches[:MAX_LISTED]]
-    if len(listing.watches) > MAX_LISTED:
-        lines.append(f"…and {len(listing.watches) - MAX_LISTED} more")
-    blocks: list[Block] = [_section("*Watches*\n" + "\n".join(lines))]
+    blocks: list[Block] = []
+    if listing.watches:
+        lines = [watch_line(w) for w in listing.watches[:MAX_LISTED]]
+        if len(listing.watches) > MAX_LISTED:
+            lines.append(f"…and {len(listing.watches) - MAX_LISTED} more")
+        blocks.append(_section("*Watches*\n" + "\n".join(lines)))
+    else:
+        blocks.append(_section("Nothing is watched yet. Try `/iamauth watch prod-db`."))
     if listing.silences:
         silenced = [
             f"`{escape(s.cluster)}` until {s.until:%Y-%m-%d %H:%M} UTC"

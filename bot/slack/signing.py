@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlencode
 
@@ -43,3 +44,35 @@ def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> di
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature,
     }
+
+
+def block_actions_body(
+    action_id: str,
+    value: str,
+    response_url: str,
+    *,
+    user_id: str = "U0DEMO0001",
+    channel_id: str = "C0DEMO0001",
+    team_id: str = "T0TEAM0001",
+) -> bytes:
+    """A button click, as Slack posts it: form-encoded `payload` holding JSON."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team_id},
+        "user": {"id": user_id},
+        "api_app_id": "A0IAMAUTH1",
+        "channel": {"id": channel_id},
+        "container": {"type": "message", "channel_id": channel_id, "message_ts": "1.000001"},
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "action_ts": "1.2",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()

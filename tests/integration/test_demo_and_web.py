@@ -41,6 +41,11 @@ def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     assert "Too many words" in out
     # The hostile user name is shown as text in the terminal, never sent as a live mention.
     assert "<!channel> *urgent*" in out
+    # The digest fires during the burst and resolves after it.
+    assert "IAM auth alerts\n===" in out
+    assert ":rotating_light: *InvalidToken* firing:" in out
+    assert "IAM auth alerts resolved" in out
+    assert ":white_check_mark: *InvalidToken* resolved" in out
 
 
 def free_port() -> int:

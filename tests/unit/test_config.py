@@ -63,3 +63,82 @@ def test_toml_errors_give_the_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings({"IAMAUTH_CONFIG": str(tmp_path / "nope.toml")})
+
+
+ISSUE_EXAMPLE = """\
+[aws]
+region = "us-east-1"
+
+[[watch]]
+cluster = "prod-db"
+channel = "C0123456789"
+invalid_token = { count = 5, window = "5m" }
+insufficient_permissions = { count = 1, window = "15m" }
+repeat = "4h"          # re-notify while still firing (default 4h)
+send_resolved = true   # post when it is over (default true)
+
+[[watch]]
+cluster = "orders-db"
+channel = "C0123456789"
+throttling = { count = 10, window = "5m", periods = 3, breaching = 2 }
+send_resolved = false
+"""
+
+
+def test_watches_in_the_documented_shape(tmp_path: Path) -> None:
+    from bot.domain.records import Family
+
+    config = tmp_path / "iamauth.toml"
+    config.write_text(ISSUE_EXAMPLE)
+    settings = load_settings({"IAMAUTH_CONFIG": str(config)})
+    prod, orders = settings.watches
+    assert (prod.cluster, prod.channel, prod.source) == ("prod-db", "C0123456789", "config")
+    assert [(t.family, t.count, t.window) for t in prod.thresholds] == [
+        (Family.INVALID_TOKEN, 5, timedelta(minutes=5)),
+        (Family.INSUFFICIENT_PERMISSIONS, 1, timedelta(minutes=15)),
+    ]
+    assert prod.repeat == timedelta(hours=4)
+    assert prod.send_resolved is True
+    (throttling,) = orders.thresholds
+    assert (throttling.family, throttling.periods, throttling.breaching) == (
+        Family.THROTTLING,
+        3,
+        2,
+    )
+    assert orders.send_resolved is False
+    assert orders.repeat == timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "line", "reason"),
+    [
+        (
+            'channel = "C0123456789"\ninvalid',
+            'channel = "general"\ninvalid',
+            6,
+            "not a Slack channel id",
+        ),
+        (
+            'invalid_token = { count = 5, window = "5m" }',
+            'invalid_token = { count = 0, window = "5m" }',
+            7,
+            "count",
+        ),
+        ('window = "15m" }', 'window = "15x" }', 8, "is not a window"),
+        ('repeat = "4h"', 'repeat = "often"', 9, "repeat"),
+        ("send_resolved = true", 'send_resolved = "yes"', 10, "true or false"),
+        ('cluster = "orders-db"', 'cluster = "Orders_DB"', 13, "not an RDS cluster identifier"),
+        ("breaching = 2", "breaching = 4", 15, "breaching must be"),
+        ('repeat = "4h"', 'repat = "4h"', 9, "unknown key `repat`"),
+    ],
+)
+def test_a_wrong_watch_is_refused_with_its_line(
+    tmp_path: Path, replace: str, by: str, line: int, reason: str
+) -> None:
+    assert replace in ISSUE_EXAMPLE
+    config = tmp_path / "bad.toml"
+    config.write_text(ISSUE_EXAMPLE.replace(replace, by, 1))
+    with pytest.raises(ConfigError) as error:
+        load_settings({"IAMAUTH_CONFIG": str(config)})
+    assert f"line {line}:" in str(error.value)
+    assert reason in str(error.value)
