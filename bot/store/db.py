@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,15 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (safe to run from several processes at once)."""
+    """Bring the schema to the newest revision (safe to run from several processes at once:
+    PostgreSQL serialises them with an advisory lock in env.py, SQLite with a file lock here)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    database = engine.url.database
+    with contextlib.ExitStack() as stack:
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            handle = stack.enter_context(Path(database + ".migrate.lock").open("a"))
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        connection = stack.enter_context(engine.begin())
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -249,3 +249,18 @@ def test_clock_once_posts_what_is_due_and_exits(
         )
         assert result.returncode == 0, result.stderr
     assert len(slack.posted("C0ALERTS01")) == 1  # the second run remembers the first
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_processes_starting_together_migrate_once(dialect: str, tmp_path: Path) -> None:
+    """Several gunicorn workers start at once and each migrates: none may fail."""
+    url = f"sqlite:///{tmp_path}/together.db" if dialect == "sqlite" else PG_URL
+    if dialect == "postgresql":
+        reset_postgres().dispose()
+    code = "import sys; from bot.store.db import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=60)[1].decode() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
