@@ -7,15 +7,11 @@ through `response_url` to the stand-in; the demo prints what Slack would show.
 
 from __future__ import annotations
 
-import logging
-import os
 import random
 import secrets
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +19,7 @@ from bot.aws.clients import AwsClients, AwsSettings
 from bot.aws.logs import iam_log_group
 from bot.config import Settings
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
+from bot.emulator import REGION, embedded_aws
 from bot.runtime import Runtime
 from bot.seed import (
     Failure,
@@ -42,7 +39,6 @@ from bot.slack.terminal import render_message
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-REGION = "us-east-1"
 COMMANDS = (
     "watches",
     "failures prod-db 24h",
@@ -52,38 +48,6 @@ COMMANDS = (
     "failures no-such-db",
     "failures prod-db 3 weeks",
 )
-
-
-@contextmanager
-def embedded_aws() -> Iterator[str]:
-    """moto's server on a free local port, with credentials that cannot reach real AWS."""
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as error:  # pragma: no cover - depends on how iamauth was installed
-        raise SystemExit("iamauth demo needs moto: pip install 'iamauth[demo]'") from error
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    saved = {k: os.environ.get(k) for k in _FAKE_AWS_ENV}
-    os.environ.update(_FAKE_AWS_ENV)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-_FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-}
 
 
 def seed(aws: AwsClients, now: datetime) -> None:

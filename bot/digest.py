@@ -19,7 +19,6 @@ from bot.aws.metrics import fetch_all_metrics
 from bot.aws.rds import describe_cluster
 from bot.domain.alerts import AlertState, Notice, NoticeKind, observe, step
 from bot.domain.metrics import FAMILY_METRICS, METRICS_DELAY, Series, window_counts
-from bot.domain.parse import parse_line
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import Watch
 from bot.domain.window import Window
@@ -153,11 +152,7 @@ class DigestRunner:
             summary = FailureSummary()
             scan = LogScan(self.aws.logs(), iam_log_group(cluster), window, DIGEST_LOG_EVENT_CAP)
             for _, message in scan:
-                record = parse_line(message)
-                if record is None:
-                    summary.add_unparsed(message)
-                else:
-                    summary.add(record, message)
+                summary.add_line(message)
             summary.truncated = scan.truncated
             return summary, True
         except LogGroupMissing:

@@ -15,7 +15,6 @@ from bot.aws.logs import DEFAULT_EVENT_CAP, LogScan, iam_log_group
 from bot.aws.metrics import cluster_metrics
 from bot.aws.rds import ClusterInfo, describe_cluster
 from bot.domain.metrics import MetricsReport
-from bot.domain.parse import parse_line
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 
@@ -62,11 +61,7 @@ class IamAuthService:
             scan = LogScan(self.aws.logs(), iam_log_group(info.identifier), window, self.event_cap)
             try:
                 for _, message in scan:
-                    record = parse_line(message)
-                    if record is None:
-                        summary.add_unparsed(message)
-                    else:
-                        summary.add(record, message)
+                    summary.add_line(message)
                 group_exists = True
             except LogGroupMissing:
                 # The group appears with the first failure after the export is turned on.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
 import secrets
 import time
 import urllib.error
@@ -18,48 +16,25 @@ import pytest
 
 from bot.aws.clients import AwsClients, AwsSettings
 from bot.config import Settings
+from bot.emulator import REGION, embedded_aws, reset
 from bot.runtime import Runtime
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.serve import LocalServer
 from bot.slack.signing import signed_headers, slash_command_body
 from bot.slack.standin import Recorded, SlackStandIn
 
-REGION = "us-east-1"
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-}
-
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto in server mode on a free local port; clients reach it over HTTP like real AWS."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    saved = {k: os.environ.get(k) for k in FAKE_AWS_ENV}
-    os.environ.update(FAKE_AWS_ENV)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with embedded_aws() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def aws(moto_endpoint: str) -> AwsClients:
     """Clients on a freshly emptied emulator."""
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
+    reset(moto_endpoint)
     return AwsClients(AwsSettings(region=REGION, endpoint_url=moto_endpoint))
 
 

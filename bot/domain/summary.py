@@ -11,6 +11,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.parse import parse_line
 from bot.domain.records import AuthFailure, Family, family_of
 
 DEFAULT_MAX_KEYS = 5_000
@@ -85,6 +86,14 @@ class FailureSummary:
         self.unparsed += 1
         if len(self.unparsed_samples) < UNPARSED_SAMPLES:
             self.unparsed_samples.append(line[:500])
+
+    def add_line(self, line: str) -> None:
+        """Parse one raw log line and count it, as a failure or as unparsed."""
+        record = parse_line(line)
+        if record is None:
+            self.add_unparsed(line)
+        else:
+            self.add(record, line)
 
     @property
     def users_overflow(self) -> int:
