@@ -55,6 +55,10 @@ class SlackStandIn:
                 )
                 status, payload, headers = stand_in._answer(recorded)
                 recorded.status = status
+                # Recorded before answering: once a client has its answer, tests can see the request.
+                with stand_in._changed:
+                    stand_in.requests.append(recorded)
+                    stand_in._changed.notify_all()
                 body = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -63,9 +67,6 @@ class SlackStandIn:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
-                with stand_in._changed:
-                    stand_in.requests.append(recorded)
-                    stand_in._changed.notify_all()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
