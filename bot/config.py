@@ -6,6 +6,7 @@ Validated once at start: a wrong file is refused with the line (where TOML gives
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from typing import Any
 
 from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
+from bot.domain.access import ANY, AccessPolicy, ClusterAccess
 from bot.domain.alerts import DEFAULT_REPEAT
+from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.metrics import METRICS_DELAY
 from bot.domain.watches import Watch, WatchError, make_threshold, make_watch
 from bot.domain.window import DEFAULT_MAX_WINDOW, WindowError, parse_duration
@@ -27,6 +30,8 @@ WATCH_KEYS = frozenset(
      "throttling", "server_error"}
 )  # fmt: skip
 THRESHOLD_KEYS = frozenset({"count", "window", "periods", "breaching"})
+_PRINCIPAL = re.compile(r"\A[UWS][A-Z0-9]{2,20}\Z")
+_CHANNEL = re.compile(r"\A[CGD][A-Z0-9]{2,20}\Z")
 
 
 class ConfigError(Exception):
@@ -47,6 +52,7 @@ class Settings:
     watches: tuple[Watch, ...] = ()
     tick_seconds: int = 60
     metrics_delay: timedelta = METRICS_DELAY
+    access: AccessPolicy = field(default_factory=AccessPolicy)
 
     def __repr__(self) -> str:
         # Never print secrets (tokens, a password inside DATABASE_URL), even in a traceback.
@@ -64,7 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     path = env.get("IAMAUTH_CONFIG")
     if path:
         text, file_values = _read_toml(Path(path))
-    unknown = set(file_values) - {"aws", "limits", "scheduler", "watch"}
+    unknown = set(file_values) - {"aws", "limits", "scheduler", "watch", "access", "clusters"}
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(f"IAMAUTH_CONFIG line {_line_of(text, name)}: unknown key `{name}`.")
@@ -95,6 +101,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         watches=_watches(file_values.get("watch", []), text),
         tick_seconds=_positive_int(scheduler, "interval_seconds", 60),
         metrics_delay=_duration(scheduler, "metrics_delay", METRICS_DELAY),
+        access=_access(file_values, text),
     )
 
 
@@ -220,3 +227,65 @@ def _duration(table: Mapping[str, Any], key: str, default: timedelta) -> timedel
         return parse_duration(value, maximum=timedelta(days=90))
     except WindowError as error:
         raise ConfigError(f"IAMAUTH_CONFIG: {key}: {error}") from None
+
+
+def _id_list(
+    table: Mapping[str, Any],
+    key: str,
+    pattern: re.Pattern[str],
+    what: str,
+    text: str,
+    allow_any: bool,
+) -> frozenset[str] | None:
+    if key not in table:
+        return None
+    values = table[key]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(
+            f"IAMAUTH_CONFIG line {_line_of(text, key)}: {key} must be a list of strings."
+        )
+    for value in values:
+        if not (pattern.match(value) or (allow_any and value == ANY)):
+            raise ConfigError(
+                f"IAMAUTH_CONFIG line {_line_of(text, key)}: {value!r} is not {what}."
+            )
+    return frozenset(values)
+
+
+def _access(values: Mapping[str, Any], text: str) -> AccessPolicy:
+    """[access] admins/channels and [clusters.<name>] channels/owners."""
+    if "access" not in values and "clusters" not in values:
+        return AccessPolicy()
+    access = _table(values, "access")
+    unknown = sorted(set(access) - {"admins", "channels"})
+    if unknown:
+        raise ConfigError(
+            f"IAMAUTH_CONFIG line {_line_of(text, unknown[0])}: unknown key `{unknown[0]}` in [access]."
+        )
+    people = "a Slack user id (U…) or user group id (S…)"
+    admins = _id_list(access, "admins", _PRINCIPAL, people, text, allow_any=False) or frozenset()
+    channels = _id_list(
+        access, "channels", _CHANNEL, 'a channel id (C…) or "*"', text, allow_any=True
+    )
+    clusters: dict[str, ClusterAccess] = {}
+    for name, rule in _table(values, "clusters").items():
+        where = f"IAMAUTH_CONFIG line {_line_of(text, f'[clusters.{name}]')}"
+        try:
+            cluster = validate_cluster_id(name)
+        except IdentifierError as error:
+            raise ConfigError(f"{where}: {error}".replace("`", "")) from None
+        if not isinstance(rule, Mapping) or set(rule) - {"channels", "owners"}:
+            raise ConfigError(f"{where}: [clusters.{name}] takes `channels` and `owners`.")
+        clusters[cluster] = ClusterAccess(
+            channels=_id_list(
+                rule, "channels", _CHANNEL, 'a channel id (C…) or "*"', text, allow_any=True
+            ),
+            owners=_id_list(rule, "owners", _PRINCIPAL, people, text, allow_any=False)
+            or frozenset(),
+        )
+    return AccessPolicy(
+        enforced=True,
+        admins=admins,
+        channels=channels if channels is not None else frozenset({ANY}),
+        clusters=clusters,
+    )

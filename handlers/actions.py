@@ -1,4 +1,5 @@
-"""Buttons of the digest: "Silence 1h" and "Show failures". Acked at once, answered ephemerally."""
+"""Buttons of the digest: "Silence 1h" and "Show failures". Acked at once, authorised like the
+commands they stand for, audited, answered without replacing the digest."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bot.domain.access import Kind
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 from bot.slack.render import error_message, failures_message
+from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
 from handlers.commands import run_job
 from handlers.context import Deps
 from handlers.silences import silence_job
@@ -22,30 +25,41 @@ log = logging.getLogger(__name__)
 _USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,20}\Z")
 
 
-def _clicked(body: dict[str, Any]) -> tuple[str, str]:
+def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(button value, user id, channel id), ids checked before they are ever shown."""
     action = (body.get("actions") or [{}])[0]
     user = str((body.get("user") or {}).get("id", ""))
-    return str(action.get("value", "")), user if _USER_ID.match(user) else ""
+    channel = str((body.get("channel") or {}).get("id", ""))
+    return str(action.get("value", "")), user if _USER_ID.match(user) else "", channel
 
 
 def make_silence_listener(deps: Deps) -> Callable[..., None]:
     def on_silence(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
         ack()
-        value, user = _clicked(body)
+        value, user, channel = _clicked(body)
+        action = f"button {SILENCE_ACTION} {value}"
         try:
             cluster = validate_cluster_id(value)
         except IdentifierError as error:
+            deps.audit(user, channel, action, "invalid", str(error))
             respond(
                 **error_message(str(error)).to_dict(),
                 response_type="ephemeral",
                 replace_original=False,
             )
             return
-        message = run_job(
-            silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user),
-            "button",
-            "silence",
-        )
+        decision = deps.decide(Kind.CHANGE, cluster, user, channel)
+        if not decision.allowed:
+            deps.audit(user, channel, action, "refused", decision.reason)
+            respond(
+                **error_message(decision.reason).to_dict(),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        job = silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user)
+        message, outcome = run_job(job, "button", "silence")
+        deps.audit(user, channel, action, outcome)
         # In the channel, so everyone who saw the digest knows it was silenced (and by whom).
         text = message.text + (f" (by <@{user}>)" if user else "")
         respond(text=text, response_type="in_channel", replace_original=False)
@@ -56,7 +70,8 @@ def make_silence_listener(deps: Deps) -> Callable[..., None]:
 def make_show_failures_listener(deps: Deps) -> Callable[..., None]:
     def on_show_failures(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
         ack()
-        value, _ = _clicked(body)
+        value, user, channel = _clicked(body)
+        action = f"button {SHOW_FAILURES_ACTION} {value}"
         try:
             data = json.loads(value)
             cluster = validate_cluster_id(str(data.get("cluster", "")))
@@ -64,14 +79,21 @@ def make_show_failures_listener(deps: Deps) -> Callable[..., None]:
                 str(data.get("window", DEFAULT_WINDOW)), maximum=deps.max_window
             )
         except (ValueError, AttributeError, IdentifierError, WindowError):
+            deps.audit(user, channel, action, "invalid", "button data")
             respond(
                 **error_message("This button's data is not valid.").to_dict(),
                 replace_original=False,
             )
             return
-        message = run_job(
+        decision = deps.decide(Kind.READ, cluster, user, channel)
+        if not decision.allowed:
+            deps.audit(user, channel, action, "refused", decision.reason)
+            respond(**error_message(decision.reason).to_dict(), replace_original=False)
+            return
+        message, outcome = run_job(
             lambda: failures_message(deps.service.failures(cluster, duration)), "button", "failures"
         )
+        deps.audit(user, channel, action, outcome)
         respond(**message.to_dict(), response_type="ephemeral", replace_original=False)
 
     return on_show_failures

@@ -1,7 +1,8 @@
-"""The `/iamauth` slash command: acknowledge at once, then answer through `respond`.
+"""The `/iamauth` slash command: validate, acknowledge at once, authorise, then answer.
 
 Input is validated before the ack, so a mistyped command is answered in the ack itself and never
-reaches AWS. Work that needs AWS runs after the ack, so Slack's 3-second limit never depends on it.
+reaches AWS. Authorisation and the work run after the ack, so Slack's 3-second limit never depends
+on AWS or on looking up user groups. Every command is written to the audit log with its outcome.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from slack_bolt import Ack, Respond
 from bot.aws.errors import AwsError
 from bot.slack.mrkdwn import code
 from bot.slack.render import Message, error_message, help_message
-from handlers import failures, metrics, silences, watches
+from handlers import audit, failures, metrics, silences, watches
 from handlers.args import UsageError
-from handlers.context import CommandRequest, Deps, Job
+from handlers.context import CommandRequest, Deps, Job, Prepared
 
 COMMAND = "/iamauth"
 PUBLIC_WORD = "public"
 
-Prepare = Callable[[CommandRequest, Deps], Job]
+Prepare = Callable[[CommandRequest, Deps], Prepared]
 ROUTES: Mapping[str, Prepare] = {
     "failures": failures.prepare,
     "metrics": metrics.prepare,
@@ -32,6 +33,7 @@ ROUTES: Mapping[str, Prepare] = {
     "watches": watches.prepare_list,
     "silence": silences.prepare_silence,
     "unsilence": silences.prepare_unsilence,
+    "audit": audit.prepare,
 }
 
 log = logging.getLogger(__name__)
@@ -39,49 +41,59 @@ log = logging.getLogger(__name__)
 
 def make_listener(deps: Deps) -> Callable[..., None]:
     def on_iamauth(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
-        words = str(command.get("text") or "").split()
+        text = str(command.get("text") or "")
+        user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        action = f"{COMMAND} {text}".strip()
+        words = text.split()
         public = any(w.lower() == PUBLIC_WORD for w in words)
         words = [w for w in words if w.lower() != PUBLIC_WORD]
         subcommand = words[0].lower() if words else "help"
         if subcommand == "help":
-            ack(**help_message().to_dict())
+            ack(**help_message(open_access=not deps.policy.enforced).to_dict())
+            deps.audit(user, channel, action, "allowed")
             return
         prepare = ROUTES.get(subcommand)
         if prepare is None:
             note = f"{code(words[0], 30)} is not an iamauth command."
-            ack(**help_message(note).to_dict())
+            ack(**help_message(note, open_access=not deps.policy.enforced).to_dict())
+            deps.audit(user, channel, action, "invalid", "unknown subcommand")
             return
-        request = CommandRequest(
-            words=words[1:],
-            user_id=str(command.get("user_id", "")),
-            channel_id=str(command.get("channel_id", "")),
-        )
         try:
-            job = prepare(request, deps)
+            prepared = prepare(CommandRequest(words[1:], user, channel), deps)
         except UsageError as error:
             ack(**error_message(str(error)).to_dict())
+            deps.audit(user, channel, action, "invalid", str(error))
             return
         ack()
+        decision = deps.decide(prepared.kind, prepared.cluster, user, channel)
+        if not decision.allowed:
+            deps.audit(user, channel, action, "refused", decision.reason)
+            _respond(respond, error_message(decision.reason), public=False)
+            return
         request_id = uuid.uuid4().hex[:12]
-        message = run_job(job, request_id, subcommand)
-        response_type = "in_channel" if public else "ephemeral"
-        try:
-            respond(**message.to_dict(), response_type=response_type)
-        except Exception:
-            log.exception("request %s: posting the reply to response_url failed", request_id)
+        message, outcome = run_job(prepared.job, request_id, subcommand)
+        deps.audit(user, channel, action, outcome, "" if outcome == "allowed" else message.text)
+        _respond(respond, message, public=public)
 
     return on_iamauth
 
 
-def run_job(job: Job, request_id: str, subcommand: str) -> Message:
-    """Run a prepared command; errors become a plain sentence for the person who asked."""
+def _respond(respond: Respond, message: Message, *, public: bool) -> None:
     try:
-        return job()
-    except AwsError as error:
-        log.info("request %s (%s): %s", request_id, subcommand, error)
-        return error_message(str(error))
+        respond(**message.to_dict(), response_type="in_channel" if public else "ephemeral")
     except Exception:
-        log.exception("request %s (%s) failed", request_id, subcommand)
+        log.exception("posting the reply to response_url failed")
+
+
+def run_job(job: Job, request_id: str, what: str) -> tuple[Message, str]:
+    """Run a prepared job; errors become a plain sentence. Returns the reply and the outcome."""
+    try:
+        return job(), "allowed"
+    except AwsError as error:
+        log.info("request %s (%s): %s", request_id, what, error)
+        return error_message(str(error)), "error"
+    except Exception:
+        log.exception("request %s (%s) failed", request_id, what)
         return error_message(
             f"Something went wrong inside iamauth (request `{request_id}`); the details are logged."
-        )
+        ), "error"

@@ -1,14 +1,20 @@
-"""What every handler is given: the services, the limits, and who asked from where."""
+"""What every handler is given: the services, the limits, the access policy, and who asked."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from bot.domain.access import AccessPolicy, Decision, Kind
 from bot.service import IamAuthService
 from bot.slack.render import Message
+from bot.slack.usergroups import UserGroups
+from bot.store.repo import AuditEntry, Store
 from bot.watching import WatchService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -16,6 +22,25 @@ class Deps:
     service: IamAuthService
     max_window: timedelta
     watching: WatchService
+    policy: AccessPolicy
+    groups: UserGroups
+    store: Store
+    clock: Callable[[], datetime]
+
+    def decide(self, kind: Kind, cluster: str | None, user: str, channel: str) -> Decision:
+        groups: frozenset[str] = frozenset()
+        if self.policy.enforced and kind is not Kind.READ:
+            groups = self.groups.groups_of(user, self.policy.groups_mentioned(cluster))
+        return self.policy.decide(kind, cluster, user, channel, groups)
+
+    def audit(self, user: str, channel: str, action: str, outcome: str, detail: str = "") -> None:
+        """Record who did what where; a failing audit write is logged, never fatal to the reply."""
+        try:
+            self.store.record_audit(
+                AuditEntry(self.clock(), user, channel, action, outcome, detail)
+            )
+        except Exception:
+            log.exception("could not write the audit log")
 
 
 @dataclass(frozen=True)
@@ -29,3 +54,10 @@ class CommandRequest:
 
 # A prepared command: input already validated, runs after the ack and returns the reply.
 Job = Callable[[], Message]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    job: Job
+    kind: Kind
+    cluster: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.access import Kind
 from bot.domain.watches import WatchError
 from bot.domain.window import WindowError, parse_duration
 from bot.slack.mrkdwn import escape, shorten
@@ -11,7 +12,7 @@ from bot.slack.render import Message
 from bot.slack.render_watches import plain
 from bot.watching import MAX_SILENCE
 from handlers.args import UsageError, cluster_id
-from handlers.context import CommandRequest, Deps, Job
+from handlers.context import CommandRequest, Deps, Job, Prepared
 
 SILENCE_USAGE = "Usage: `/iamauth silence <cluster> <duration> [reason]`, e.g. `/iamauth silence prod-db 2h deploy`"
 
@@ -31,7 +32,7 @@ def silence_job(deps: Deps, cluster: str, duration: timedelta, reason: str, user
     return run
 
 
-def prepare_silence(request: CommandRequest, deps: Deps) -> Job:
+def prepare_silence(request: CommandRequest, deps: Deps) -> Prepared:
     if len(request.words) < 2:
         raise UsageError(SILENCE_USAGE)
     cluster = cluster_id(request.words[0])
@@ -39,10 +40,11 @@ def prepare_silence(request: CommandRequest, deps: Deps) -> Job:
         duration = parse_duration(request.words[1], maximum=MAX_SILENCE)
     except WindowError as error:
         raise UsageError(f"{error} {SILENCE_USAGE}") from None
-    return silence_job(deps, cluster, duration, " ".join(request.words[2:]), request.user_id)
+    job = silence_job(deps, cluster, duration, " ".join(request.words[2:]), request.user_id)
+    return Prepared(job, Kind.CHANGE, cluster)
 
 
-def prepare_unsilence(request: CommandRequest, deps: Deps) -> Job:
+def prepare_unsilence(request: CommandRequest, deps: Deps) -> Prepared:
     if len(request.words) != 1:
         raise UsageError("Usage: `/iamauth unsilence <cluster>`")
     cluster = cluster_id(request.words[0])
@@ -52,4 +54,4 @@ def prepare_unsilence(request: CommandRequest, deps: Deps) -> Job:
             return plain(f":bell: Alerts of `{cluster}` are no longer silenced.")
         return plain(f"`{cluster}` was not silenced.")
 
-    return run
+    return Prepared(run, Kind.CHANGE, cluster)

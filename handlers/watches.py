@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.access import Kind
 from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse_threshold_spec
 from bot.domain.window import WindowError, parse_duration
 from bot.slack.render import Message
 from bot.slack.render_watches import plain, watch_saved, watches_list
 from handlers.args import UsageError, channel_ref, cluster_id
-from handlers.context import CommandRequest, Deps, Job
+from handlers.context import CommandRequest, Deps, Prepared
 
 WATCH_USAGE = (
     "Usage: `/iamauth watch <cluster> [#channel] [invalid_token>=5/5m] "
@@ -18,7 +19,7 @@ WATCH_USAGE = (
 )
 
 
-def prepare_watch(request: CommandRequest, deps: Deps) -> Job:
+def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
     words = list(request.words)
     if not words:
         raise UsageError(f"Which cluster? {WATCH_USAGE}")
@@ -58,10 +59,10 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Job:
             return plain(str(error))
         return watch_saved(watch, new)
 
-    return run
+    return Prepared(run, Kind.CHANGE, cluster)
 
 
-def prepare_unwatch(request: CommandRequest, deps: Deps) -> Job:
+def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
     words = list(request.words)
     if not words or len(words) > 2:
         raise UsageError("Usage: `/iamauth unwatch <cluster> [#channel]`")
@@ -82,10 +83,10 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Job:
             return plain(f"`{cluster}` was not watched for <#{channel}>.")
         return plain(f"Stopped watching `{cluster}` for <#{channel}>.")
 
-    return run
+    return Prepared(run, Kind.CHANGE, cluster)
 
 
-def prepare_list(request: CommandRequest, deps: Deps) -> Job:
+def prepare_list(request: CommandRequest, deps: Deps) -> Prepared:
     if request.words:
         raise UsageError("Usage: `/iamauth watches`")
-    return lambda: watches_list(deps.watching.listing(), deps.watching.clock())
+    return Prepared(lambda: watches_list(deps.watching.listing(), deps.watching.clock()), Kind.READ)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot.domain.text import shown
+
 # RDS rules: 1-63 letters, digits or hyphens; starts with a letter; no trailing hyphen and no "--".
 _CLUSTER_ID = re.compile(r"\A[a-z](?:[a-z0-9]|-(?!-)){0,62}\Z")
 
@@ -16,9 +18,8 @@ def validate_cluster_id(text: str) -> str:
     """Return the identifier in the lowercase form RDS stores, or raise IdentifierError."""
     candidate = text.strip().lower()
     if not _CLUSTER_ID.match(candidate) or candidate.endswith("-"):
-        shown = text[:70].replace("`", "'")
         raise IdentifierError(
-            f"`{shown}` is not an RDS cluster identifier: 1-63 letters, digits or hyphens, "
+            f"`{shown(text, 70)}` is not an RDS cluster identifier: 1-63 letters, digits or hyphens, "
             "starting with a letter, with no `--` and no trailing hyphen."
         )
     return candidate

@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.domain.alerts import DEFAULT_REPEAT, Threshold
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.records import Family
+from bot.domain.text import shown
 from bot.domain.window import WindowError, parse_duration
 
 # The config keys and command words of each family that can be watched.
@@ -51,7 +52,7 @@ class Watch:
 
 def validate_channel(channel: str) -> str:
     if not _CHANNEL_ID.match(channel):
-        raise WatchError(f"`{channel[:30]}` is not a Slack channel id (like `C0123456789`).")
+        raise WatchError(f"`{shown(channel, 30)}` is not a Slack channel id (like `C0123456789`).")
     return channel
 
 
@@ -60,7 +61,9 @@ def make_threshold(
 ) -> Threshold:
     family = FAMILY_KEYS.get(key)
     if family is None:
-        raise WatchError(f"`{key[:40]}` is not a family to watch: use {', '.join(FAMILY_KEYS)}.")
+        raise WatchError(
+            f"`{shown(key, 40)}` is not a family to watch: use {', '.join(FAMILY_KEYS)}."
+        )
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COUNT:
         raise WatchError(f"{key}: count must be a whole number from 1 to {MAX_COUNT:,}.")
     if not isinstance(window, str):
@@ -85,7 +88,9 @@ def parse_threshold_spec(spec: str) -> Threshold:
     """`invalid_token>=5/5m` → Threshold."""
     match = _SPEC.match(spec.strip().lower())
     if match is None:
-        raise WatchError(f"`{spec[:60]}` is not a threshold: write it like `invalid_token>=5/5m`.")
+        raise WatchError(
+            f"`{shown(spec, 60)}` is not a threshold: write it like `invalid_token>=5/5m`."
+        )
     return make_threshold(match["family"], int(match["count"]), match["window"])
 
 

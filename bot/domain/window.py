@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.domain.text import shown
+
 DEFAULT_WINDOW = "1h"
 DEFAULT_MAX_WINDOW = timedelta(days=14)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -21,7 +23,7 @@ def parse_duration(text: str, *, maximum: timedelta = DEFAULT_MAX_WINDOW) -> tim
     match = _DURATION.match(text.strip().lower())
     if match is None:
         raise WindowError(
-            f"`{text[:40]}` is not a window: write a number and a unit, like `15m`, `1h`, `24h` or `7d`."
+            f"`{shown(text, 40)}` is not a window: write a number and a unit, like `15m`, `1h`, `24h` or `7d`."
         )
     duration = timedelta(**{_UNITS[match["unit"]]: int(match["n"])})
     if duration <= timedelta(0):

@@ -13,6 +13,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.config import ConfigError
 from bot.runtime import Runtime
 from bot.slack.client import web_client
+from bot.slack.usergroups import UserGroups
 from handlers import Deps, register
 
 if TYPE_CHECKING:
@@ -28,16 +29,29 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         raise ConfigError("SLACK_BOT_TOKEN is not set: the bot cannot talk to Slack without it.")
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP requests cannot be verified.")
+    client = web_client(settings)
     app = App(
-        client=web_client(settings),
+        client=client,
         signing_secret=settings.slack_signing_secret or "",
         logger=logging.getLogger("iamauth.bolt"),
         # Verify the token once at start: a wrong token fails here, not at the first command.
         token_verification_enabled=True,
     )
+    if not settings.access.enforced:
+        logging.getLogger(__name__).warning(
+            "access control is off: anyone may change watches; set [access] in IAMAUTH_CONFIG"
+        )
     register(
         app,
-        Deps(service=runtime.service, max_window=settings.max_window, watching=runtime.watching),
+        Deps(
+            service=runtime.service,
+            max_window=settings.max_window,
+            watching=runtime.watching,
+            policy=settings.access,
+            groups=UserGroups(client),
+            store=runtime.store,
+            clock=runtime.clock,
+        ),
     )
     return app
 

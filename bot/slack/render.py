@@ -271,19 +271,28 @@ HELP_TEXT = (
     "[repeat=4h] [resolved=no]`: post a digest when failures cross a threshold\n"
     "• `/iamauth unwatch <cluster> [#channel]`, `/iamauth watches`: stop, list\n"
     "• `/iamauth silence <cluster> <duration> [reason]`, `/iamauth unsilence <cluster>`\n"
+    "• `/iamauth audit [n]`: the newest entries of the audit log (admins)\n"
     "• `/iamauth help`: this message\n"
     "Windows look like `15m`, `1h` (the default), `24h`, `7d`. "
     "Add `public` to post the answer in the channel instead of only to you."
 )
 
 
-def help_message(note: str | None = None) -> Message:
+def help_message(note: str | None = None, *, open_access: bool = False) -> Message:
     blocks: list[Block] = []
     if note:
-        blocks.append(_section(note))
-    blocks.append(_section(HELP_TEXT))
+        blocks.append(_section(note))  # built by the caller with code(), already escaped
+    blocks.append(_section(escape(HELP_TEXT)))
+    if open_access:
+        blocks.append(
+            _context(
+                "Access control is off: anyone here may change watches and silences. "
+                "Name admins and cluster owners in the config's `[access]` table to turn it on."
+            )
+        )
     return Message(text=note or "iamauth help", blocks=blocks)
 
 
 def error_message(text: str) -> Message:
-    return Message(text=text, blocks=[_section(f":warning: {text}")])
+    """An error for the person who asked. It may quote their input: escaped like any text."""
+    return Message(text=escape(text), blocks=[_section(f":warning: {escape(text)}")])

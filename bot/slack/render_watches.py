@@ -8,8 +8,9 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.domain.watches import Watch
 from bot.domain.window import format_duration
-from bot.slack.mrkdwn import escape, shorten
+from bot.slack.mrkdwn import code, escape, shorten
 from bot.slack.render import Message
+from bot.store.repo import AuditEntry
 from bot.watching import WatchListing
 
 MAX_LISTED = 40
@@ -60,3 +61,27 @@ def watches_list(listing: WatchListing, now: datetime) -> Message:
 
 def plain(text: str) -> Message:
     return Message(text=text, blocks=[_section(text)])
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """One audit entry; the action is the person's own text, shown as code."""
+    detail = f" — {escape(shorten(entry.detail, 200))}" if entry.detail else ""
+    return (
+        f"{entry.at:%Y-%m-%d %H:%M:%S} {code(entry.user_id, 20)} in {code(entry.channel_id, 20)}: "
+        f"{code(entry.action, 200)} *{entry.outcome}*{detail}"
+    )
+
+
+def audit_list(entries: list[AuditEntry]) -> Message:
+    if not entries:
+        return plain("The audit log is empty.")
+    lines = [audit_line(e) for e in entries]
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:  # sections of at most ~2,900 characters each
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    blocks.append(_section("\n".join(chunk)))
+    return Message(text=f"The last {len(entries)} audit entries", blocks=blocks[:49])

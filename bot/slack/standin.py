@@ -37,6 +37,8 @@ class Recorded:
 class SlackStandIn:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        # User group id → member ids, for usergroups.users.list.
+        self.usergroups: dict[str, set[str]] = {}
         # Messages posted with chat.postMessage, per channel, as conversations.history returns them.
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self._changed = threading.Condition()
@@ -116,6 +118,11 @@ class SlackStandIn:
             )
         if recorded.method == "chat.postMessage":
             return 200, self._post(recorded.body), {}
+        if recorded.method == "usergroups.users.list":
+            group = str(recorded.body.get("usergroup", ""))
+            if group not in self.usergroups:
+                return 200, {"ok": False, "error": "no_such_subteam"}, {}
+            return 200, {"ok": True, "users": sorted(self.usergroups[group])}, {}
         if recorded.method == "conversations.history":
             return 200, self._history(recorded.body), {}
         return 200, {"ok": True}, {}

@@ -89,3 +89,17 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ts: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """Every command and button click: who, where, when, what, and how it ended."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(500))  # the command text or button, truncated
+    outcome: Mapped[str] = mapped_column(String(16))  # allowed, refused, invalid, error
+    detail: Mapped[str] = mapped_column(String(500), default="")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.alerts import AlertState, Status, Threshold
 from bot.domain.records import Family
 from bot.domain.watches import Watch
-from bot.store.models import AlertStateRow, OutboxRow, SilenceRow, WatchRow
+from bot.store.models import AlertStateRow, AuditRow, OutboxRow, SilenceRow, WatchRow
 
 StateKey = tuple[str, Family]  # (watch key, family)
 
@@ -36,6 +36,16 @@ class OutboxItem:
     blocks: list[dict[str, Any]]
     created_at: datetime
     attempts: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    user_id: str
+    channel_id: str
+    action: str
+    outcome: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,3 +225,25 @@ class Store:
     def outbox(self) -> list[OutboxRow]:
         with self.session() as session:
             return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+    # Audit log ----------------------------------------------------------------------------
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self.session() as session, session.begin():
+            session.add(
+                AuditRow(
+                    at=entry.at,
+                    user_id=entry.user_id[:32],
+                    channel_id=entry.channel_id[:32],
+                    action=entry.action[:500],
+                    outcome=entry.outcome,
+                    detail=entry.detail[:500],
+                )
+            )
+
+    def recent_audit(self, limit: int) -> list[AuditEntry]:
+        with self.session() as session:
+            rows = session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
+            return [
+                AuditEntry(r.at, r.user_id, r.channel_id, r.action, r.outcome, r.detail)
+                for r in rows
+            ]

@@ -35,7 +35,14 @@ T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)
 def reset_postgres() -> Engine:
     engine = make_engine(PG_URL)
     with engine.begin() as connection:
-        for table in ("outbox", "silences", "alert_states", "watches", "alembic_version"):
+        for table in (
+            "audit_log",
+            "outbox",
+            "silences",
+            "alert_states",
+            "watches",
+            "alembic_version",
+        ):
             connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     return engine
 

@@ -142,3 +142,38 @@ def test_a_wrong_watch_is_refused_with_its_line(
         load_settings({"IAMAUTH_CONFIG": str(config)})
     assert f"line {line}:" in str(error.value)
     assert reason in str(error.value)
+
+
+def test_access_policy(tmp_path: Path) -> None:
+    from bot.domain.access import Kind
+
+    config = tmp_path / "iamauth.toml"
+    config.write_text(
+        '[access]\nadmins = ["U0ADMIN01", "S0ADMINS"]\nchannels = ["C0OPS00001"]\n\n'
+        '[clusters.prod-db]\nchannels = ["C0PROD0001"]\nowners = ["U0ALICE01"]\n'
+    )
+    policy = load_settings({"IAMAUTH_CONFIG": str(config)}).access
+    assert policy.enforced
+    assert policy.admins == {"U0ADMIN01", "S0ADMINS"}
+    assert policy.decide(Kind.READ, "prod-db", "U1", "C0PROD0001").allowed
+    assert not policy.decide(Kind.READ, "prod-db", "U1", "C0OPS00001").allowed
+    assert policy.decide(Kind.CHANGE, "prod-db", "U0ALICE01", "C1").allowed
+    assert not load_settings({}).access.enforced
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('[access]\nadmins = ["alice"]', "'alice' is not a Slack user id"),
+        ('[access]\nchannels = "C0OPS00001"', "channels must be a list"),
+        ('[access]\nowner = ["U1AAA"]', "unknown key `owner`"),
+        ('[clusters.Prod_DB]\nowners = ["U0ALICE01"]', "not an RDS cluster identifier"),
+        ('[clusters.prod-db]\nwatchers = ["U0ALICE01"]', "takes `channels` and `owners`"),
+    ],
+)
+def test_a_wrong_access_table_is_refused(tmp_path: Path, text: str, reason: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="line") as error:
+        load_settings({"IAMAUTH_CONFIG": str(config)})
+    assert reason in str(error.value)

@@ -1,0 +1,20 @@
+"""`/iamauth audit [n]`: the newest entries of the audit log, for admins."""
+
+from __future__ import annotations
+
+from bot.domain.access import Kind
+from bot.slack.render_watches import audit_list
+from handlers.args import UsageError
+from handlers.context import CommandRequest, Deps, Prepared
+
+DEFAULT_ENTRIES = 20
+MAX_ENTRIES = 100
+
+
+def prepare(request: CommandRequest, deps: Deps) -> Prepared:
+    if len(request.words) > 1 or (request.words and not request.words[0].isdigit()):
+        raise UsageError(f"Usage: `/iamauth audit [n]`, n from 1 to {MAX_ENTRIES}.")
+    n = int(request.words[0]) if request.words else DEFAULT_ENTRIES
+    if not 1 <= n <= MAX_ENTRIES:
+        raise UsageError(f"Usage: `/iamauth audit [n]`, n from 1 to {MAX_ENTRIES}.")
+    return Prepared(lambda: audit_list(deps.store.recent_audit(n)), Kind.ADMIN)
