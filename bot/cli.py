@@ -42,12 +42,17 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--since", default=DEFAULT_WINDOW, help="window: 15m, 1h, 24h, 7d")
         command.add_argument("--json", action="store_true", help="print JSON for machines")
     sub.add_parser("demo", help="run the real bot against an embedded AWS emulator")
+    sub.add_parser("doctor", help="check the Slack token, the AWS identity and permissions")
+    audit = sub.add_parser("audit", help="print the newest entries of the audit log")
+    audit.add_argument("-n", type=int, default=20, help="how many entries (default 20)")
+    audit.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging("WARNING" if args.command in {"failures", "metrics", "demo"} else None)
+    quiet = {"failures", "metrics", "demo", "doctor", "audit"}
+    configure_logging("WARNING" if args.command in quiet else None)
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -67,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _socket_mode(settings)
     if args.command == "clock":
         return _clock(settings, once=args.once)
+    if args.command == "doctor":
+        return _doctor(settings)
+    if args.command == "audit":
+        return _audit(settings, args.n, as_json=args.json)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 
@@ -163,4 +172,45 @@ def _clock(settings: Settings, *, once: bool) -> int:
         pass
     finally:
         job.lock.release()
+    return 0
+
+
+def _doctor(settings: Settings) -> int:
+    from bot.doctor import run_checks
+    from bot.slack.client import web_client
+
+    slack = web_client(settings) if settings.slack_bot_token else None
+    checks = run_checks(AwsClients(settings.aws), slack)
+    for check in checks:
+        print(f"{'ok ' if check.ok else 'NO '} {check.name}: {check.detail}")
+    missing = [c.name for c in checks if not c.ok]
+    print(
+        "All checks passed." if not missing else f"{len(missing)} problem(s): {', '.join(missing)}"
+    )
+    return 0 if not missing else 1
+
+
+def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
+    from bot.report_json import iso
+    from bot.store.db import make_engine, migrate
+    from bot.store.repo import Store
+
+    if not 1 <= n <= 10_000:
+        print("iamauth: -n must be from 1 to 10000.", file=sys.stderr)
+        return EXIT_USAGE
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    entries = Store(engine).recent_audit(n)
+    if as_json:
+        print(json.dumps([
+            {"at": iso(e.at), "user": e.user_id, "channel": e.channel_id, "action": e.action,
+             "outcome": e.outcome, "detail": e.detail}
+            for e in entries
+        ], indent=2))  # fmt: skip
+        return 0
+    for e in entries:
+        detail = f"  ({e.detail})" if e.detail else ""
+        print(
+            f"{e.at:%Y-%m-%d %H:%M:%S}  {e.user_id:<12} {e.channel_id:<12} {e.outcome:<8} {e.action!r}{detail}"
+        )
     return 0

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import redact
 from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
 from bot.domain.access import ANY, AccessPolicy, ClusterAccess
@@ -65,6 +66,15 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
+    redact.register_secrets(
+        env.get(k)
+        for k in (
+            "SLACK_BOT_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_APP_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+        )
+    )
     file_values: dict[str, Any] = {}
     text = ""
     path = env.get("IAMAUTH_CONFIG")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import os
 
+from bot import redact
+
 
 def configure_logging(level: str | None = None) -> None:
+    redact.install()
     logging.basicConfig(
         level=(level or os.environ.get("IAMAUTH_LOG_LEVEL") or "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_rds import RDSClient
+    from mypy_boto3_sts import STSClient
 
 
 @dataclass(frozen=True)
@@ -82,4 +83,8 @@ class AwsClients:
 
     def rds(self) -> RDSClient:
         client: RDSClient = self._client("rds")
+        return client
+
+    def sts(self) -> STSClient:
+        client: STSClient = self._client("sts")
         return client

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import redact
 from bot.config import ConfigError
 from bot.runtime import Runtime
 from bot.slack.client import web_client
@@ -29,6 +30,10 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         raise ConfigError("SLACK_BOT_TOKEN is not set: the bot cannot talk to Slack without it.")
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP requests cannot be verified.")
+    redact.install()
+    redact.register_secrets(
+        [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token]
+    )
     client = web_client(settings)
     app = App(
         client=client,

@@ -11,6 +11,12 @@ from bot.slack.mrkdwn import unescape
 
 WIDTH = 100
 _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
+# Control characters from logs (ANSI escapes above all) must not drive the reader's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)
 
 
 def _mrkdwn(text: str) -> list[str]:
@@ -56,4 +62,5 @@ def render_blocks(blocks: Iterable[dict[str, Any]]) -> str:
 
 def render_message(message: dict[str, Any]) -> str:
     blocks = message.get("blocks")
-    return render_blocks(blocks) if blocks else "\n".join(_mrkdwn(str(message.get("text", ""))))
+    text = render_blocks(blocks) if blocks else "\n".join(_mrkdwn(str(message.get("text", ""))))
+    return _visible(text)

@@ -1,0 +1,116 @@
+"""`iamauth doctor`: is the Slack token good, who is the bot in AWS, and may it call what it needs?
+
+Each AWS permission is checked by calling the API harmlessly: a read that is allowed answers (or
+says the probed resource does not exist), one that is not allowed says AccessDenied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.aws.clients import AwsClients
+from bot.aws.errors import ACCESS_DENIED_CODES
+from bot.domain.metrics import NAMESPACE
+
+PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _aws_check(
+    name: str, call: Callable[[], Any], fine_codes: frozenset[str] = frozenset()
+) -> Check:
+    try:
+        call()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in fine_codes:
+            return Check(name, True, f"allowed ({code} for the probe)")
+        if code in ACCESS_DENIED_CODES:
+            return Check(
+                name, False, "missing: add it to the bot's IAM policy (docs/iam-policy.json)"
+            )
+        return Check(name, False, f"AWS answered {code}")
+    except BotoCoreError as error:
+        return Check(name, False, f"cannot reach AWS: {type(error).__name__}")
+    return Check(name, True, "allowed")
+
+
+def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
+    checks: list[Check] = []
+    if slack is None:
+        checks.append(Check("Slack token", False, "SLACK_BOT_TOKEN is not set"))
+    else:
+        try:
+            auth = slack.auth_test()
+            checks.append(
+                Check(
+                    "Slack token",
+                    True,
+                    f"bot user {auth.get('user_id')} in team {auth.get('team_id')}",
+                )
+            )
+        except SlackApiError as error:
+            checks.append(Check("Slack token", False, f"auth.test: {error.response.get('error')}"))
+    try:
+        identity = aws.sts().get_caller_identity()
+        checks.append(Check("AWS identity", True, str(identity.get("Arn"))))
+    except (ClientError, BotoCoreError) as error:
+        checks.append(
+            Check("AWS identity", False, f"no usable AWS credentials ({type(error).__name__})")
+        )
+        return checks
+    now = datetime.now(UTC)
+    checks.append(
+        _aws_check("rds:DescribeDBClusters", lambda: aws.rds().describe_db_clusters(MaxRecords=20))
+    )
+    checks.append(
+        _aws_check(
+            "logs:FilterLogEvents",
+            lambda: aws.logs().filter_log_events(logGroupName=PROBE_GROUP, limit=1),
+            frozenset({"ResourceNotFoundException"}),
+        )
+    )
+    checks.append(
+        _aws_check(
+            "cloudwatch:GetMetricData",
+            lambda: aws.cloudwatch().get_metric_data(
+                MetricDataQueries=[
+                    {
+                        "Id": "probe",
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": NAMESPACE,
+                                "MetricName": "IamDbAuthConnectionRequests",
+                            },
+                            "Period": 300,
+                            "Stat": "Sum",
+                        },
+                    }
+                ],
+                StartTime=now - timedelta(minutes=10),
+                EndTime=now,
+            ),
+        )
+    )
+    checks.append(
+        _aws_check(
+            "cloudwatch:ListMetrics",
+            lambda: aws.cloudwatch().list_metrics(
+                Namespace=NAMESPACE, MetricName="IamDbAuthConnectionRequests"
+            ),
+        )
+    )
+    return checks

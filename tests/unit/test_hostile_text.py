@@ -1,0 +1,97 @@
+"""Every renderer, fed arbitrary Unicode where people or logs supply text: no live mention or link
+that the bot did not make itself, no formatting that escapes its code span, and Block Kit limits."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.alerts import Notice, NoticeKind, Threshold
+from bot.domain.records import AuthFailure, Family
+from bot.domain.summary import FailureSummary
+from bot.domain.watches import make_watch, parse_threshold_spec
+from bot.slack.mrkdwn import code
+from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
+from bot.slack.render_digest import ClusterNotices, digest_blocks
+from bot.slack.render_watches import audit_list, watches_list
+from bot.store.repo import AuditEntry, Silence
+from bot.watching import WatchListing
+
+T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)
+# What the bot itself may put in angle brackets: channel and user references built from checked ids.
+BOT_MADE = re.compile(r"<#C[A-Z0-9]{2,20}>|<@U[A-Z0-9]{2,20}>")
+hostile = st.text(max_size=400) | st.sampled_from(
+    ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123ABC|x>", "<!subteam^S1|@team>",
+     "<https://evil.example|click me>", "`code` *bold* _it_ ~st~ ```block```", "\u202e\u0000\x1b[31m"]
+)  # fmt: skip
+
+
+def texts(message: dict[str, Any]) -> list[str]:
+    out = [message["text"]]
+    for block in message["blocks"]:
+        if "text" in block and isinstance(block["text"], dict):
+            out.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            text = element.get("text")
+            out.append(text["text"] if isinstance(text, dict) else str(text or ""))
+    return out
+
+
+def assert_safe(message: dict[str, Any]) -> None:
+    assert len(message["blocks"]) <= MAX_BLOCKS
+    for text in texts(message):
+        assert len(text) <= MAX_SECTION_TEXT
+        bare = BOT_MADE.sub("", text)
+        assert "<" not in bare, text
+        assert ">" not in bare, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile)
+def test_code_spans_hold_any_text(text: str) -> None:
+    rendered = code(text)
+    assert rendered.count("`") in (0, 2)  # one span, or the blank marker
+    assert "\n" not in rendered
+
+
+@settings(max_examples=100, deadline=None)
+@given(hostile, hostile)
+def test_error_and_help_messages(text: str, other: str) -> None:
+    assert_safe(error_message(text).to_dict())
+    assert_safe(help_message(f"{code(text, 30)} is not an iamauth command.").to_dict())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(hostile, min_size=1, max_size=60))
+def test_audit_listing(actions: list[str]) -> None:
+    entries = [AuditEntry(T0, "U0ALICE01", "C0OPS00001", a, "refused", a) for a in actions]
+    assert_safe(audit_list(entries).to_dict())
+
+
+@settings(max_examples=100, deadline=None)
+@given(hostile)
+def test_watch_listing_with_a_hostile_silence_reason(reason: str) -> None:
+    watch = make_watch("prod-db", "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")])
+    listing = WatchListing([watch], {"prod-db": Silence("prod-db", T0, reason, "U0ALICE01")})
+    assert_safe(watches_list(listing, T0).to_dict())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(hostile, min_size=1, max_size=20))
+def test_digest_with_hostile_users_and_arns(users: list[str]) -> None:
+    summary = FailureSummary()
+    for user in users:
+        summary.add(AuthFailure(T0, "ERROR", user, "r", 403, "NotAuthorized", user), raw=user)
+    threshold = Threshold(Family.INSUFFICIENT_PERMISSIONS, 1, timedelta(minutes=15))
+    notice = Notice(
+        NoticeKind.FIRING, Family.INSUFFICIENT_PERMISSIONS, len(users), threshold, T0, T0
+    )
+    items = [
+        ClusterNotices(f"db-{i}", (notice,), summary, True, "03:45–04:00 UTC") for i in range(15)
+    ]
+    text, blocks = digest_blocks(items, T0)
+    assert_safe({"text": text, "blocks": [b.to_dict() for b in blocks]})
