@@ -151,8 +151,8 @@ class DigestRunner:
                 return None, False
             summary = FailureSummary()
             scan = LogScan(self.aws.logs(), iam_log_group(cluster), window, DIGEST_LOG_EVENT_CAP)
-            for _, message in scan:
-                summary.add_line(message)
+            for page in scan.pages():
+                summary.add_lines(page)
             summary.truncated = scan.truncated
             return summary, True
         except LogGroupMissing:

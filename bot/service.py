@@ -60,8 +60,8 @@ class IamAuthService:
             summary = FailureSummary()
             scan = LogScan(self.aws.logs(), iam_log_group(info.identifier), window, self.event_cap)
             try:
-                for _, message in scan:
-                    summary.add_line(message)
+                for page in scan.pages():
+                    summary.add_lines(page)
                 group_exists = True
             except LogGroupMissing:
                 # The group appears with the first failure after the export is turned on.

@@ -34,11 +34,20 @@ class LogScan:
     window: Window
     cap: int = DEFAULT_EVENT_CAP
     truncated: bool = False
-    pages: int = 0
+    pages_read: int = 0
     events: int = 0
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         """Yield (timestamp in ms, message) until no nextToken is left or `cap` events were read."""
+        for page in self.event_pages():
+            yield from page
+
+    def pages(self) -> Iterator[list[str]]:
+        """The messages, a FilterLogEvents page at a time (for FailureSummary.add_lines)."""
+        for page in self.event_pages():
+            yield [message for _, message in page]
+
+    def event_pages(self) -> Iterator[list[tuple[int, str]]]:
         kwargs: dict[str, Any] = {
             "logGroupName": self.group,
             "startTime": _ms(self.window.start),
@@ -50,16 +59,18 @@ class LogScan:
                 page = self.client.filter_log_events(**kwargs)
             except ClientError as error:
                 raise _translate(error, self.group) from None
-            self.pages += 1
-            for event in page.get("events", []):
-                if self.events >= self.cap:
-                    self.truncated = True
-                    return
-                self.events += 1
-                yield event.get("timestamp", 0), event.get("message", "")
+            self.pages_read += 1
+            events = [(e.get("timestamp", 0), e.get("message", "")) for e in page.get("events", [])]
+            room = self.cap - self.events
+            if len(events) > room:
+                self.truncated = True
+                events = events[:room]
+            self.events += len(events)
+            if events:
+                yield events
             # A page can be empty while nextToken is still given: only its absence ends the scan.
             token = page.get("nextToken")
-            if not token:
+            if self.truncated or not token:
                 return
             kwargs["nextToken"] = token
 

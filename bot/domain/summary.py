@@ -1,22 +1,57 @@
-"""Streaming aggregation of AuthFailure records, bounded in memory whatever the number of events.
+"""Streaming aggregation of failures, bounded in memory whatever the number of events.
 
 Counts by code and family are exact. Database user names come from clients (anyone who can reach the
-database can send any name), so the per-user tables keep at most `max_keys` distinct names; failures
-of names beyond that are counted in `users_overflow` and the reply says so instead of guessing.
+database can send any name), so at most `max_keys` distinct (user, code) pairs are itemised;
+failures beyond that are counted by code in the totals and the reply says how many were not
+itemised, instead of guessing.
+
+The hot loop (`add_line`) does one dictionary update per line for the common line shape; the
+per-user, per-code and per-family views are derived from those counts when read.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
-from bot.domain.parse import parse_line
+from bot.domain.parse import fast_fields, parse_line, stamp_time, valid_second
 from bot.domain.records import AuthFailure, Family, family_of
 
 DEFAULT_MAX_KEYS = 5_000
 SAMPLES_PER_CODE = 3
 UNPARSED_SAMPLES = 3
+# The fixed-width start of a standard line: `2025-08-11T04:00:05,804 `.
+_STAMP_WIDTH = 24
+_STAMP_STANDIN = "2000-01-01T00:00:00,000 "
+_TAIL = itemgetter(slice(_STAMP_WIDTH, None))
+_STAMP = itemgetter(slice(0, 23))
+_SECOND = itemgetter(slice(0, 19))
+_MILLIS = itemgetter(slice(19, 24))
+# Parsed tails, shared by every summary: the same services fail the same way page after page.
+_TAIL_CACHE_SIZE = 20_000
+_parsed_tails: dict[str, tuple[str, str, str | None] | None] = {}
+
+
+def _valid_millis(part: str) -> bool:
+    return (
+        len(part) == 5
+        and part[0] == ","
+        and part[4] == " "
+        and part[1:4].isascii()
+        and part[1:4].isdigit()
+    )
+
+
+def _has_standard_stamp(line: str) -> bool:
+    return valid_second(line[:19]) and _valid_millis(line[19:24])
+
+
+def _top(counts: Counter[str], n: int) -> list[tuple[str, int]]:
+    # Ties broken by name so replies are stable.
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 @dataclass
@@ -34,77 +69,212 @@ class BoundedCounter:
             self.overflow += n
 
     def top(self, n: int) -> list[tuple[str, int]]:
-        # Ties broken by name so replies are stable.
-        return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return _top(self.counts, n)
 
 
 @dataclass
 class FailureSummary:
-    """What the log says about one window. Feed it with `add` / `add_unparsed`, read the fields."""
+    """What the log says about one window. Feed it with `add_line` (or `add` / `add_unparsed`)."""
 
     max_keys: int = DEFAULT_MAX_KEYS
     total: int = 0
-    by_code: Counter[str] = field(default_factory=Counter)
-    by_family: Counter[Family] = field(default_factory=Counter)
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
     unparsed: int = 0
     unparsed_samples: list[str] = field(default_factory=list)
     truncated: bool = False
     samples: dict[str, deque[str]] = field(default_factory=dict)
-    by_user: BoundedCounter = field(init=False)
-    by_user_code: dict[str, BoundedCounter] = field(init=False)
     callers: BoundedCounter = field(init=False)
+    _pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    _overflow: Counter[str] = field(default_factory=Counter)  # by code, beyond max_keys pairs
+    _first_stamp: str | None = None  # fast-path lines keep their time as text until read
+    _last_stamp: str | None = None
+    _first_time: datetime | None = None
+    _last_time: datetime | None = None
 
     def __post_init__(self) -> None:
-        self.by_user = BoundedCounter(self.max_keys)
-        self.by_user_code = {}
         self.callers = BoundedCounter(self.max_keys)
 
+    # Feeding ----------------------------------------------------------------------------------
+    def add_line(self, line: str) -> None:
+        """Parse one raw log line and count it, as a failure or as unparsed."""
+        fields = fast_fields(line)
+        if fields is None:
+            record = parse_line(line)
+            if record is None:
+                self.add_unparsed(line)
+                # A truncated line with a readable timestamp was still seen then.
+                if _has_standard_stamp(line):
+                    self._seen(line[:23], line[:23])
+            else:
+                self.add(record, line)
+            return
+        stamp, user, code, caller = fields
+        self._count(user, code, caller, line)
+        self._seen(stamp, stamp)
+
+    def add_lines(self, lines: Sequence[str]) -> None:
+        """Count a page of lines; the same result as add_line on each, much faster.
+
+        Lines of one page mostly differ only in their timestamp, so the text after the fixed-width
+        timestamp is counted in C (Counter over slices) and each distinct rest is parsed once.
+        """
+        if len(lines) < 64 or not self._standard_stamps(lines):
+            for line in lines:
+                self.add_line(line)
+            return
+        tails = Counter(map(_TAIL, lines))
+        parsed: dict[str, tuple[str, str, str | None]] = {}
+        odd: set[str] = set()
+        cache = _parsed_tails
+        for tail, n in tails.items():
+            if tail in cache:
+                fields = cache[tail]
+            else:
+                full = fast_fields(_STAMP_STANDIN + tail)
+                fields = full[1:] if full is not None else None
+                if len(cache) >= _TAIL_CACHE_SIZE:
+                    cache.clear()
+                cache[tail] = fields
+            if fields is None:
+                odd.add(tail)
+                continue
+            parsed[tail] = fields
+            user, code, caller = fields
+            self._count_many(user, code, caller, n)
+        # Every line has a valid timestamp here, and every timestamped line counts as seen.
+        self._seen(min(map(_STAMP, lines)), max(map(_STAMP, lines)))
+        self._take_samples(lines, parsed)
+        if odd:
+            for line in lines:
+                if line[_STAMP_WIDTH:] in odd:
+                    self.add_line(
+                        line
+                    )  # parse_line decides: a failure of another shape, or unparsed
+
+    def _seen(self, first: str, last: str) -> None:
+        if self._first_stamp is None or first < self._first_stamp:
+            self._first_stamp = first
+        if self._last_stamp is None or last > self._last_stamp:
+            self._last_stamp = last
+
+    @staticmethod
+    def _standard_stamps(lines: Sequence[str]) -> bool:
+        """Whether every line starts with a valid `YYYY-MM-DDTHH:MM:SS,mmm ` (checked per distinct
+        second and millisecond part, not per line)."""
+        return all(valid_second(second) for second in set(map(_SECOND, lines))) and all(
+            map(_valid_millis, set(map(_MILLIS, lines)))
+        )
+
+    def _take_samples(
+        self, lines: Sequence[str], parsed: dict[str, tuple[str, str, str | None]]
+    ) -> None:
+        """The newest SAMPLES_PER_CODE lines of each code, kept in order."""
+        wanted = {code: SAMPLES_PER_CODE for _, code, _ in parsed.values()}
+        found: dict[str, list[str]] = {code: [] for code in wanted}
+        for line in reversed(lines):
+            fields = parsed.get(line[_STAMP_WIDTH:])
+            if fields is None:
+                continue
+            code = fields[1]
+            if wanted[code]:
+                wanted[code] -= 1
+                found[code].append(line)
+                if not any(wanted.values()):
+                    break
+        for code, newest_first in found.items():
+            samples = self.samples.get(code)
+            if samples is None:
+                samples = self.samples[code] = deque(maxlen=SAMPLES_PER_CODE)
+            samples.extend(reversed(newest_first))
+
+    def _count_many(self, user: str, code: str, caller: str | None, n: int) -> None:
+        self.total += n
+        pair = (user, code)
+        pairs = self._pairs
+        if pair in pairs:
+            pairs[pair] += n
+        elif len(pairs) < self.max_keys:
+            pairs[pair] = n
+        else:
+            self._overflow[code] += n
+        if caller:
+            self.callers.add(caller, n)
+
     def add(self, record: AuthFailure, raw: str | None = None) -> None:
+        self._count(
+            record.user, record.code, record.caller_arn, raw if raw is not None else record.reason
+        )
+        if self._first_time is None or record.time < self._first_time:
+            self._first_time = record.time
+        if self._last_time is None or record.time > self._last_time:
+            self._last_time = record.time
+
+    def _count(self, user: str, code: str, caller: str | None, raw: str) -> None:
         self.total += 1
-        code = record.code
-        self.by_code[code] += 1
-        self.by_family[family_of(code)] += 1
-        self.by_user.add(record.user)
-        per_code = self.by_user_code.get(code)
-        if per_code is None:
-            per_code = self.by_user_code[code] = BoundedCounter(self.max_keys)
-        per_code.add(record.user)
-        if record.caller_arn:
-            self.callers.add(record.caller_arn)
-        if self.first_seen is None or record.time < self.first_seen:
-            self.first_seen = record.time
-        if self.last_seen is None or record.time > self.last_seen:
-            self.last_seen = record.time
+        pair = (user, code)
+        pairs = self._pairs
+        if pair in pairs:
+            pairs[pair] += 1
+        elif len(pairs) < self.max_keys:
+            pairs[pair] = 1
+        else:
+            self._overflow[code] += 1
         samples = self.samples.get(code)
         if samples is None:
             samples = self.samples[code] = deque(maxlen=SAMPLES_PER_CODE)
-        samples.append(raw if raw is not None else record.reason)
+        samples.append(raw)
+        if caller:
+            self.callers.add(caller)
 
     def add_unparsed(self, line: str) -> None:
         self.unparsed += 1
         if len(self.unparsed_samples) < UNPARSED_SAMPLES:
             self.unparsed_samples.append(line[:500])
 
-    def add_line(self, line: str) -> None:
-        """Parse one raw log line and count it, as a failure or as unparsed."""
-        record = parse_line(line)
-        if record is None:
-            self.add_unparsed(line)
-        else:
-            self.add(record, line)
+    # Reading ----------------------------------------------------------------------------------
+    @property
+    def first_seen(self) -> datetime | None:
+        times = [
+            t for t in (self._first_time, self._first_stamp and stamp_time(self._first_stamp)) if t
+        ]
+        return min(times) if times else None
+
+    @property
+    def last_seen(self) -> datetime | None:
+        times = [
+            t for t in (self._last_time, self._last_stamp and stamp_time(self._last_stamp)) if t
+        ]
+        return max(times) if times else None
+
+    @property
+    def by_code(self) -> Counter[str]:
+        counts: Counter[str] = Counter(self._overflow)
+        for (_, code), n in self._pairs.items():
+            counts[code] += n
+        return counts
+
+    @property
+    def by_family(self) -> Counter[Family]:
+        counts: Counter[Family] = Counter()
+        for code, n in self.by_code.items():
+            counts[family_of(code)] += n
+        return counts
+
+    @property
+    def by_user(self) -> BoundedCounter:
+        counts: Counter[str] = Counter()
+        for (user, _), n in self._pairs.items():
+            counts[user] += n
+        return BoundedCounter(self.max_keys, counts, sum(self._overflow.values()))
 
     @property
     def users_overflow(self) -> int:
-        return self.by_user.overflow
+        return sum(self._overflow.values())
 
     def top_users(self, n: int) -> list[tuple[str, int]]:
         return self.by_user.top(n)
 
     def top_codes(self) -> list[tuple[str, int]]:
-        return sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0]))
+        return _top(self.by_code, len(self._pairs) + len(self._overflow))
 
     def users_for_code(self, code: str, n: int) -> list[tuple[str, int]]:
-        counter = self.by_user_code.get(code)
-        return counter.top(n) if counter else []
+        return _top(Counter({u: c for (u, k), c in self._pairs.items() if k == code}), n)

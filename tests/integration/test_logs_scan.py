@@ -30,7 +30,7 @@ def test_reads_every_page_of_every_stream(aws: AwsClients, now: datetime) -> Non
     scan = LogScan(aws.logs(), iam_log_group("big-db"), Window(now - timedelta(hours=1), now))
     events = list(scan)
     assert len(events) == 12_500
-    assert scan.pages >= 2
+    assert scan.pages_read >= 2
     assert not scan.truncated
     streams = {message.split("'")[1] for _, message in events}
     assert streams == {"user0", "user1", "user2"}

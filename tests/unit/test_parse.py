@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.parse import parse_line
@@ -128,3 +128,71 @@ def test_every_well_formed_line_reads_back(
     assert record.code == code
     if code == "NotAuthorized":
         assert record.caller_arn == arn
+
+
+# The fast paths must agree with parse_line on every line, well-formed or not.
+def slow_fields(line: str) -> tuple[str, str, str | None] | None:
+    record = parse_line(line)
+    return None if record is None else (record.user, record.code, record.caller_arn)
+
+
+well_formed = st.builds(
+    lambda moment, user, code, arn, compact: format_line(
+        Failure(moment, user, code, arn), compact_suffix=compact
+    ),
+    moments,
+    st.text(max_size=40),
+    codes,
+    arns,
+    st.booleans(),
+)
+mutated = st.tuples(well_formed, st.integers(0, 300), st.text(max_size=3)).map(
+    lambda t: t[0][: t[1]] + t[2] + t[0][t[1] :]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(well_formed | mutated | st.text())
+def test_fast_path_agrees_with_parse_line(line: str) -> None:
+    from bot.domain.parse import fast_fields, stamp_time
+
+    fast = fast_fields(line)
+    if fast is not None:
+        record = parse_line(line)
+        assert record is not None
+        assert (record.user, record.code, record.caller_arn) == fast[1:]
+        assert record.time == stamp_time(fast[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(well_formed | mutated | st.text(max_size=30), min_size=1, max_size=6),
+    st.lists(st.integers(0, 5), min_size=64, max_size=150),
+)
+def test_pages_count_the_same_as_lines_one_by_one(kinds: list[str], picks: list[int]) -> None:
+    """A page repeats a few kinds of line, as real pages do; timestamps move on line by line.
+
+    (Below the max_keys bound: at the bound, which pairs get itemised may follow another order.)"""
+    start = datetime(2025, 8, 11, tzinfo=UTC)
+    lines = []
+    for i, pick in enumerate(picks):
+        line = kinds[pick % len(kinds)]
+        if len(line) > 24 and line[19] == ",":
+            stamp = start + timedelta(milliseconds=7 * i)
+            line = f"{stamp:%Y-%m-%dT%H:%M:%S},{stamp.microsecond // 1000:03d}" + line[23:]
+        lines.append(line)
+    from bot.domain.summary import FailureSummary
+
+    one_by_one, paged = FailureSummary(), FailureSummary()
+    for line in lines:
+        one_by_one.add_line(line)
+    paged.add_lines(lines)
+    assert paged.total == one_by_one.total
+    assert paged.unparsed == one_by_one.unparsed
+    assert paged.by_code == one_by_one.by_code
+    assert paged.by_user.counts == one_by_one.by_user.counts
+    assert paged.callers.counts == one_by_one.callers.counts
+    assert (paged.first_seen, paged.last_seen) == (one_by_one.first_seen, one_by_one.last_seen)
+    assert {c: list(s) for c, s in paged.samples.items()} == {
+        c: list(s) for c, s in one_by_one.samples.items()
+    }
