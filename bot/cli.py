@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     clock.add_argument("--once", action="store_true", help="run one tick, post what is due, exit")
     web = sub.add_parser("web", help="serve Slack's HTTP requests with gunicorn on PORT")
     web.add_argument("--workers", type=int, default=2)
-    web.add_argument("--threads", type=int, default=8)
+    web.add_argument("--threads", type=int, default=16)
     for name, what in (
         ("failures", "failed IAM authentications"),
         ("metrics", "IamDbAuth* metrics"),

@@ -36,64 +36,70 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
 def make_silence_listener(deps: Deps) -> Callable[..., None]:
     def on_silence(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
         ack()
-        value, user, channel = _clicked(body)
-        action = f"button {SILENCE_ACTION} {value}"
-        try:
-            cluster = validate_cluster_id(value)
-        except IdentifierError as error:
-            deps.audit(user, channel, action, "invalid", str(error))
-            respond(
-                **error_message(str(error)).to_dict(),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-            return
-        decision = deps.decide(Kind.CHANGE, cluster, user, channel)
-        if not decision.allowed:
-            deps.audit(user, channel, action, "refused", decision.reason)
-            respond(
-                **error_message(decision.reason).to_dict(),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-            return
-        job = silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user)
-        message, outcome = run_job(job, "button", "silence")
-        deps.audit(user, channel, action, outcome)
-        # In the channel, so everyone who saw the digest knows it was silenced (and by whom).
-        text = message.text + (f" (by <@{user}>)" if user else "")
-        respond(text=text, response_type="in_channel", replace_original=False)
+        deps.later(lambda: silence_clicked(deps, respond, body))
 
     return on_silence
+
+
+def silence_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
+    value, user, channel = _clicked(body)
+    action = f"button {SILENCE_ACTION} {value}"
+    try:
+        cluster = validate_cluster_id(value)
+    except IdentifierError as error:
+        deps.audit(user, channel, action, "invalid", str(error))
+        respond(
+            **error_message(str(error)).to_dict(),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    decision = deps.decide(Kind.CHANGE, cluster, user, channel)
+    if not decision.allowed:
+        deps.audit(user, channel, action, "refused", decision.reason)
+        respond(
+            **error_message(decision.reason).to_dict(),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    job = silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user)
+    message, outcome = run_job(job, "button", "silence")
+    deps.audit(user, channel, action, outcome)
+    # In the channel, so everyone who saw the digest knows it was silenced (and by whom).
+    text = message.text + (f" (by <@{user}>)" if user else "")
+    respond(text=text, response_type="in_channel", replace_original=False)
 
 
 def make_show_failures_listener(deps: Deps) -> Callable[..., None]:
     def on_show_failures(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
         ack()
-        value, user, channel = _clicked(body)
-        action = f"button {SHOW_FAILURES_ACTION} {value}"
-        try:
-            data = json.loads(value)
-            cluster = validate_cluster_id(str(data.get("cluster", "")))
-            duration = parse_duration(
-                str(data.get("window", DEFAULT_WINDOW)), maximum=deps.max_window
-            )
-        except (ValueError, AttributeError, IdentifierError, WindowError):
-            deps.audit(user, channel, action, "invalid", "button data")
-            respond(
-                **error_message("This button's data is not valid.").to_dict(),
-                replace_original=False,
-            )
-            return
-        decision = deps.decide(Kind.READ, cluster, user, channel)
-        if not decision.allowed:
-            deps.audit(user, channel, action, "refused", decision.reason)
-            respond(**error_message(decision.reason).to_dict(), replace_original=False)
-            return
-        message, outcome = run_job(
-            lambda: failures_message(deps.service.failures(cluster, duration)), "button", "failures"
-        )
-        deps.audit(user, channel, action, outcome)
-        respond(**message.to_dict(), response_type="ephemeral", replace_original=False)
+        deps.later(lambda: show_failures_clicked(deps, respond, body))
 
     return on_show_failures
+
+
+def show_failures_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
+    value, user, channel = _clicked(body)
+    action = f"button {SHOW_FAILURES_ACTION} {value}"
+    try:
+        data = json.loads(value)
+        cluster = validate_cluster_id(str(data.get("cluster", "")))
+        duration = parse_duration(str(data.get("window", DEFAULT_WINDOW)), maximum=deps.max_window)
+    except (ValueError, AttributeError, IdentifierError, WindowError):
+        deps.audit(user, channel, action, "invalid", "button data")
+        respond(
+            **error_message("This button's data is not valid.").to_dict(),
+            replace_original=False,
+        )
+        return
+    decision = deps.decide(Kind.READ, cluster, user, channel)
+    if not decision.allowed:
+        deps.audit(user, channel, action, "refused", decision.reason)
+        respond(**error_message(decision.reason).to_dict(), replace_original=False)
+        return
+    message, outcome = run_job(
+        lambda: failures_message(deps.service.failures(cluster, duration)), "button", "failures"
+    )
+    deps.audit(user, channel, action, outcome)
+    respond(**message.to_dict(), response_type="ephemeral", replace_original=False)

@@ -65,15 +65,19 @@ def make_listener(deps: Deps) -> Callable[..., None]:
             deps.audit(user, channel, action, "invalid", str(error))
             return
         ack()
-        decision = deps.decide(prepared.kind, prepared.cluster, user, channel)
-        if not decision.allowed:
-            deps.audit(user, channel, action, "refused", decision.reason)
-            _respond(respond, error_message(decision.reason), public=False)
-            return
-        request_id = uuid.uuid4().hex[:12]
-        message, outcome = run_job(prepared.job, request_id, subcommand)
-        deps.audit(user, channel, action, outcome, "" if outcome == "allowed" else message.text)
-        _respond(respond, message, public=public)
+
+        def finish() -> None:
+            decision = deps.decide(prepared.kind, prepared.cluster, user, channel)
+            if not decision.allowed:
+                deps.audit(user, channel, action, "refused", decision.reason)
+                _respond(respond, error_message(decision.reason), public=False)
+                return
+            request_id = uuid.uuid4().hex[:12]
+            message, outcome = run_job(prepared.job, request_id, subcommand)
+            deps.audit(user, channel, action, outcome, "" if outcome == "allowed" else message.text)
+            _respond(respond, message, public=public)
+
+        deps.later(finish)
 
     return on_iamauth
 

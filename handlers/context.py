@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +27,18 @@ class Deps:
     groups: UserGroups
     store: Store
     clock: Callable[[], datetime]
+    # The work after an ack runs here, not in Bolt's listener threads: those must stay free to
+    # ack the next requests at once however slow AWS is (measured by benchmarks/ack_latency.py).
+    jobs: Executor
+
+    def later(self, work: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("a command's work after the ack failed")
+
+        self.jobs.submit(run)
 
     def decide(self, kind: Kind, cluster: str | None, user: str, channel: str) -> Decision:
         groups: frozenset[str] = frozenset()

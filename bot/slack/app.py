@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 EVENTS_PATH = "/slack/events"
+# Commands answered at once per process; more wait in the queue (acked already, answered later).
+JOB_THREADS = 32
 HEALTH_PATH = "/healthz"
 
 
@@ -56,6 +59,7 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
             groups=UserGroups(client),
             store=runtime.store,
             clock=runtime.clock,
+            jobs=ThreadPoolExecutor(max_workers=JOB_THREADS, thread_name_prefix="iamauth-job"),
         ),
     )
     return app

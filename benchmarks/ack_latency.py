@@ -1,0 +1,164 @@
+"""Benchmark (a): ack latency of 50 concurrent signed slash commands against `iamauth web` under
+gunicorn (the Procfile's web line), with every AWS call slowed to 2 s.
+
+    python -m benchmarks.ack_latency [--requests 50]
+
+moto's server sits behind a proxy that sleeps 2 s per call; Slack's Web API and response_url are
+the local stand-in. The ack is the HTTP response to the signed POST; the answers come later through
+response_url. Goal: p99 ack < 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import secrets
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+from benchmarks.aws_proxy import CountingProxy
+from bot.aws.clients import AwsClients, AwsSettings
+from bot.emulator import REGION, embedded_aws
+from bot.seed import create_cluster
+from bot.slack.signing import signed_headers, slash_command_body
+from bot.slack.standin import SlackStandIn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ack_ms(request: urllib.request.Request) -> float:
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        response.read()
+    return (time.perf_counter() - started) * 1000
+
+
+def concurrent_acks(requests: list[urllib.request.Request]) -> list[float]:
+    """All requests at once, each from its own thread, released together by a barrier."""
+    barrier = threading.Barrier(len(requests))
+
+    def go(request: urllib.request.Request) -> float:
+        barrier.wait()
+        return ack_ms(request)
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(go, requests))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+    with embedded_aws() as endpoint, SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
+        create_cluster(
+            AwsClients(AwsSettings(region=REGION, endpoint_url=endpoint)).rds(),
+            "prod-db",
+            iam=True,
+            exports=[],
+        )
+        proxy = CountingProxy(endpoint, delay=2.0)
+        port, secret = free_port(), secrets.token_hex(16)
+        web = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+        command = shlex.split(web.removeprefix("web:").strip().replace("$PORT", str(port)))
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_API_URL": slack.api_url,
+            "AWS_ENDPOINT_URL": proxy.url,
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "PORT": str(port),
+            "IAMAUTH_LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", *command[1:], "--access-logfile", "/dev/null"],
+            env=env,
+            cwd=ROOT,
+            stderr=open(os.path.join(tmp, "gunicorn.log"), "w"),  # noqa: SIM115
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(150):
+                try:
+                    urllib.request.urlopen(f"{base}/healthz", timeout=1).close()  # noqa: S310
+                    break
+                except OSError:
+                    time.sleep(0.2)
+
+            def signed(n: int) -> urllib.request.Request:
+                body = slash_command_body(
+                    f"failures prod-db {1 + n % 24}h", slack.response_url(f"r{n}")
+                )
+                return urllib.request.Request(  # noqa: S310
+                    f"{base}/slack/events",
+                    data=body,
+                    headers=signed_headers(secret, body),
+                    method="POST",
+                )
+
+            ack_ms(signed(1000))  # warm up the first request path
+            alone = sorted(
+                ack_ms(signed(1001 + i)) for i in range(10)
+            )  # one at a time, for comparison
+            started = time.perf_counter()
+            # The load comes from another process, so this one's servers (moto, the proxy, the Slack
+            # stand-in) do not slow the measuring client down.
+            with ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork")
+            ) as client:
+                acks = sorted(
+                    client.submit(
+                        concurrent_acks, [signed(n) for n in range(args.requests)]
+                    ).result()
+                )
+            names = {f"/response/r{n}" for n in range(args.requests)}
+            deadline = time.monotonic() + 120
+            while not names <= {r.path for r in slack.requests} and time.monotonic() < deadline:
+                time.sleep(0.2)
+            answered = len(names & {r.path for r in slack.requests})
+            all_answered = time.perf_counter() - started
+        except Exception:
+            print(open(os.path.join(tmp, "gunicorn.log")).read()[-3000:])  # noqa: SIM115
+            raise
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # workers still busy with slowed AWS calls
+                server.kill()
+                server.wait()
+            proxy.stop()
+    p99 = acks[min(len(acks) - 1, int(len(acks) * 0.99))]
+    print(
+        f"requests: {args.requests} concurrent, AWS slowed to 2 s a call, gunicorn from the Procfile"
+    )
+    print(
+        f"ack latency: p50 {statistics.median(acks):.0f} ms, p99 {p99:.0f} ms, max {acks[-1]:.0f} ms  (goal p99 < 300 ms)"
+    )
+    print(
+        f"one request at a time: median {statistics.median(alone):.0f} ms, max {alone[-1]:.0f} ms"
+    )
+    print(
+        f"answers through response_url: {answered}/{args.requests}, the last after {all_answered:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
