@@ -48,6 +48,7 @@ class Settings:
     port: int = 3000
     aws: AwsSettings = field(default_factory=AwsSettings)
     event_cap: int = DEFAULT_EVENT_CAP
+    cache_seconds: int = 30
     max_window: timedelta = DEFAULT_MAX_WINDOW
     database_url: str = DEFAULT_DATABASE_URL
     watches: tuple[Watch, ...] = ()
@@ -106,6 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         ),
         event_cap=_positive_int(limits, "event_cap", DEFAULT_EVENT_CAP),
+        cache_seconds=_cache_seconds(limits),
         max_window=_duration(limits, "max_window", DEFAULT_MAX_WINDOW),
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         watches=_watches(file_values.get("watch", []), text),
@@ -224,6 +226,13 @@ def _positive_int(table: Mapping[str, Any], key: str, default: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"IAMAUTH_CONFIG: {key} must be a positive whole number.")
+    return value
+
+
+def _cache_seconds(table: Mapping[str, Any]) -> int:
+    value = table.get("cache_seconds", 30)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 3600:
+        raise ConfigError("IAMAUTH_CONFIG: cache_seconds must be a whole number from 0 to 3600.")
     return value
 
 

@@ -37,7 +37,9 @@ class Runtime:
             settings=settings,
             aws=aws,
             store=store,
-            service=IamAuthService(aws, event_cap=settings.event_cap, clock=clock),
+            service=IamAuthService(
+                aws, event_cap=settings.event_cap, clock=clock, cache_seconds=settings.cache_seconds
+            ),
             watching=WatchService(store, settings.watches, clock),
             clock=clock,
         )

@@ -17,6 +17,23 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 
+_retries = threading.local()
+
+
+def _note_retries(parsed: Any = None, **_: Any) -> None:
+    attempts = (parsed or {}).get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    if attempts:
+        _retries.count = getattr(_retries, "count", 0) + attempts
+
+
+def retries_in_this_thread(reset: bool = False) -> int:
+    """AWS calls retried (throttling, 5xx) by this thread since the last reset."""
+    count = int(getattr(_retries, "count", 0))
+    if reset:
+        _retries.count = 0
+    return count
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     region: str | None = None
@@ -70,6 +87,7 @@ class AwsClients:
                     config=self._config,
                     endpoint_url=self.settings.endpoint_url,
                 )
+                client.meta.events.register("after-call", _note_retries)
                 self._clients[service] = client
             return client
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -71,7 +72,7 @@ def wsgi_app(app: App) -> WSGIApplication:
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
-            body = json.dumps({"ok": True}).encode()
+            body = json.dumps({"ok": True, "pid": os.getpid()}).encode()
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
         return slack(environ, start_response)

@@ -32,6 +32,10 @@ from bot.domain.window import Window
 from bot.service import FailuresReport
 from bot.slack.mrkdwn import block_quote_code, code, escape, shorten
 
+SLOWER_NOT_WRONG = (
+    ":hourglass: AWS throttled some calls; they were retried, so this answer took longer, "
+    "but it is complete."
+)
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
@@ -222,6 +226,8 @@ def failures_message(report: FailuresReport) -> Message:
         )
     )
     blocks.append(_context(_metrics_context(metrics)))
+    if report.retried:
+        blocks.append(_context(SLOWER_NOT_WRONG))
     return Message(text=text, blocks=blocks)
 
 

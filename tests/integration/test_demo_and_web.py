@@ -87,7 +87,7 @@ def test_procfile_web_line_serves_signed_commands(moto_endpoint: str) -> None:
             while True:
                 try:
                     with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                        assert json.loads(response.read()) == {"ok": True}
+                        assert json.loads(response.read())["ok"] is True
                         break
                 except OSError:
                     assert process.poll() is None, (
