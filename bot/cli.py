@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="print JSON for machines")
     sub.add_parser("demo", help="run the real bot against an embedded AWS emulator")
     sub.add_parser("doctor", help="check the Slack token, the AWS identity and permissions")
+    clusters = sub.add_parser("clusters", help="list clusters with IAM auth in every target")
+    clusters.add_argument("--json", action="store_true", help="print JSON for machines")
     audit = sub.add_parser("audit", help="print the newest entries of the audit log")
     audit.add_argument("-n", type=int, default=20, help="how many entries (default 20)")
     audit.add_argument("--json", action="store_true", help="print JSON for machines")
@@ -51,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet = {"failures", "metrics", "demo", "doctor", "audit"}
+    quiet = {"failures", "metrics", "demo", "doctor", "audit", "clusters"}
     configure_logging("WARNING" if args.command in quiet else None)
     try:
         settings = load_settings()
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _clock(settings, once=args.once)
     if args.command == "doctor":
         return _doctor(settings)
+    if args.command == "clusters":
+        return _clusters(settings, as_json=args.json)
     if args.command == "audit":
         return _audit(settings, args.n, as_json=args.json)
     raise AssertionError(args.command)  # argparse only accepts the commands above
@@ -214,3 +218,27 @@ def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
             f"{e.at:%Y-%m-%d %H:%M:%S}  {e.user_id:<12} {e.channel_id:<12} {e.outcome:<8} {e.action!r}{detail}"
         )
     return 0
+
+
+def _clusters(settings: Settings, *, as_json: bool) -> int:
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from bot.aws.targets import Targets
+    from bot.service import list_clusters
+
+    listing = list_clusters(Targets(settings.targets, settings.aws), datetime.now(UTC))
+    if as_json:
+        print(
+            json.dumps(
+                {"clusters": [asdict(r) for r in listing.rows], "problems": listing.problems},
+                indent=2,
+            )
+        )
+    else:
+        for row in listing.rows:
+            export = "export on " if row.log_export_on else "export off"
+            print(f"{row.failures_24h:>9,}  {export}  {row.place}/{row.cluster}")
+        for problem in listing.problems:
+            print(f"iamauth: {problem}", file=sys.stderr)
+    return 0 if not listing.problems else EXIT_AWS

@@ -17,6 +17,7 @@ from typing import Any
 from bot import redact
 from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
+from bot.aws.targets import TargetSpec
 from bot.domain.access import ANY, AccessPolicy, ClusterAccess
 from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
@@ -55,6 +56,7 @@ class Settings:
     tick_seconds: int = 60
     metrics_delay: timedelta = METRICS_DELAY
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    targets: tuple[TargetSpec, ...] = ()
 
     def __repr__(self) -> str:
         # Never print secrets (tokens, a password inside DATABASE_URL), even in a traceback.
@@ -81,7 +83,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     path = env.get("IAMAUTH_CONFIG")
     if path:
         text, file_values = _read_toml(Path(path))
-    unknown = set(file_values) - {"aws", "limits", "scheduler", "watch", "access", "clusters"}
+    unknown = set(file_values) - {
+        "aws", "limits", "scheduler", "watch", "access", "clusters", "target"
+    }  # fmt: skip
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(f"IAMAUTH_CONFIG line {_line_of(text, name)}: unknown key `{name}`.")
@@ -114,6 +118,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tick_seconds=_positive_int(scheduler, "interval_seconds", 60),
         metrics_delay=_duration(scheduler, "metrics_delay", METRICS_DELAY),
         access=_access(file_values, text),
+        targets=_targets(file_values.get("target", []), text),
     )
 
 
@@ -308,3 +313,49 @@ def _access(values: Mapping[str, Any], text: str) -> AccessPolicy:
         channels=channels if channels is not None else frozenset({ANY}),
         clusters=clusters,
     )
+
+
+_REGION = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
+_ROLE_ARN = re.compile(r"\Aarn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
+
+
+def _targets(raw: object, text: str) -> tuple[TargetSpec, ...]:
+    """[[target]] name, regions, and optionally role_arn, external_id, session_name."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"IAMAUTH_CONFIG line {_line_of(text, 'target')}: use [[target]] tables.")
+    specs: list[TargetSpec] = []
+    for entry in raw:
+        where = f"IAMAUTH_CONFIG line {_line_of(text, '[[target]]')}"
+        unknown = sorted(
+            set(entry) - {"name", "regions", "role_arn", "external_id", "session_name"}
+        )
+        if unknown:
+            raise ConfigError(f"{where}: unknown key `{unknown[0]}` in [[target]].")
+        regions = entry.get("regions")
+        if (
+            not isinstance(regions, list)
+            or not regions
+            or not all(isinstance(r, str) and _REGION.match(r) for r in regions)
+        ):
+            raise ConfigError(
+                f'{where}: regions must be a list of AWS regions, like ["us-east-1"].'
+            )
+        role = entry.get("role_arn")
+        if role is not None and not (isinstance(role, str) and _ROLE_ARN.match(role)):
+            raise ConfigError(f"{where}: role_arn must be an IAM role ARN.")
+        name = entry.get("name", f"target{len(specs) + 1}")
+        if not isinstance(name, str) or any(s.name == name for s in specs):
+            raise ConfigError(f"{where}: each [[target]] needs its own name.")
+        for key in ("external_id", "session_name"):
+            if key in entry and not isinstance(entry[key], str):
+                raise ConfigError(f"{where}: {key} must be a string.")
+        specs.append(
+            TargetSpec(
+                name,
+                tuple(regions),
+                role,
+                entry.get("external_id"),
+                entry.get("session_name", "iamauth"),
+            )
+        )
+    return tuple(specs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 
 from bot.aws.clients import AwsClients
+from bot.aws.targets import Targets
 from bot.config import Settings
 from bot.digest import DigestRunner
 from bot.service import Clock, IamAuthService, utc_now
@@ -38,7 +39,11 @@ class Runtime:
             aws=aws,
             store=store,
             service=IamAuthService(
-                aws, event_cap=settings.event_cap, clock=clock, cache_seconds=settings.cache_seconds
+                aws,
+                event_cap=settings.event_cap,
+                clock=clock,
+                cache_seconds=settings.cache_seconds,
+                targets=Targets(settings.targets, aws.settings),
             ),
             watching=WatchService(store, settings.watches, clock),
             clock=clock,

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from bot.aws.clients import AwsClients, retries_in_this_thread
 from bot.aws.errors import LogGroupMissing
 from bot.aws.logs import DEFAULT_EVENT_CAP, LogScan, iam_log_group
-from bot.aws.metrics import cluster_metrics
+from bot.aws.metrics import MetricQuery, cluster_metrics, get_metric_data
 from bot.aws.rds import ClusterInfo, describe_cluster
+from bot.aws.targets import Place, Targets
 from bot.cache import TtlCache
-from bot.domain.metrics import MetricsReport
+from bot.domain.address import Address
+from bot.domain.metrics import CLUSTER_DIMENSION, MetricsReport
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 
@@ -37,6 +39,7 @@ class FailuresReport:
     log_group_exists: bool
     metrics: MetricsReport
     retried: int = 0  # AWS calls retried after throttling or errors: slower, not wrong
+    place: str = ""  # `account/region` when iamauth watches more than one
 
     @property
     def log_export_on(self) -> bool:
@@ -52,8 +55,10 @@ class IamAuthService:
         clock: Clock = utc_now,
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         cache_clock: Callable[[], float] = time.monotonic,
+        targets: Targets | None = None,
     ) -> None:
         self.aws = aws
+        self.targets = targets
         self.event_cap = event_cap
         self.clock = clock
         self._cache: TtlCache[object] = TtlCache(cache_seconds, cache_clock)
@@ -61,31 +66,43 @@ class IamAuthService:
     def window(self, duration: timedelta) -> Window:
         return Window.ending_at(self.clock(), duration)
 
-    def failures(self, cluster: str, duration: timedelta) -> FailuresReport:
+    def failures(self, cluster: str | Address, duration: timedelta) -> FailuresReport:
         """Failures of the window ending now (or the same answer, if asked in the last 30 s)."""
+        address = cluster if isinstance(cluster, Address) else Address(cluster)
         report = self._cache.get(
-            ("failures", cluster, duration), lambda: self._failures(cluster, duration)
+            ("failures", str(address), duration), lambda: self._failures(address, duration)
         )
         assert isinstance(report, FailuresReport)
         return report
 
-    def metrics(self, cluster: str, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:
+    def metrics(
+        self, cluster: str | Address, duration: timedelta
+    ) -> tuple[ClusterInfo, MetricsReport]:
+        address = cluster if isinstance(cluster, Address) else Address(cluster)
         answer = self._cache.get(
-            ("metrics", cluster, duration), lambda: self._metrics(cluster, duration)
+            ("metrics", str(address), duration), lambda: self._metrics(address, duration)
         )
         assert isinstance(answer, tuple)
         return answer
 
-    def _failures(self, cluster: str, duration: timedelta) -> FailuresReport:
+    def _place(self, address: Address) -> tuple[AwsClients, str]:
+        """The clients of the place holding the cluster, and its label ("" with one place)."""
+        if self.targets is None or (self.targets.single and not address.account):
+            return self.aws, ""
+        place = self.targets.resolve(address)
+        return self.targets.clients(place), place.label
+
+    def _failures(self, address: Address, duration: timedelta) -> FailuresReport:
         retries_in_this_thread(reset=True)
         window = self.window(duration)
-        info = describe_cluster(self.aws.rds(), cluster)
-        metrics = cluster_metrics(self.aws.cloudwatch(), info.identifier, info.instances, window)
+        aws, place = self._place(address)
+        info = describe_cluster(aws.rds(), address.cluster)
+        metrics = cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
         summary: FailureSummary | None = None
         group_exists = False
         if info.iam_log_export_on:
             summary = FailureSummary()
-            scan = LogScan(self.aws.logs(), iam_log_group(info.identifier), window, self.event_cap)
+            scan = LogScan(aws.logs(), iam_log_group(info.identifier), window, self.event_cap)
             try:
                 for page in scan.pages():
                     summary.add_lines(page)
@@ -95,10 +112,55 @@ class IamAuthService:
                 group_exists = False
             summary.truncated = scan.truncated
         return FailuresReport(
-            info, window, summary, group_exists, metrics, retried=retries_in_this_thread()
+            info, window, summary, group_exists, metrics, retries_in_this_thread(), place
         )
 
-    def _metrics(self, cluster: str, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:
+    def _metrics(self, address: Address, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:
         window = self.window(duration)
-        info = describe_cluster(self.aws.rds(), cluster)
-        return info, cluster_metrics(self.aws.cloudwatch(), info.identifier, info.instances, window)
+        aws, _ = self._place(address)
+        info = describe_cluster(aws.rds(), address.cluster)
+        return info, cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    place: str
+    cluster: str
+    log_export_on: bool
+    failures_24h: int
+
+
+@dataclass(frozen=True)
+class ClusterListing:
+    rows: list[ClusterRow]
+    problems: list[str]  # places that could not be read, in one sentence each
+
+
+def list_clusters(targets: Targets, now: datetime) -> ClusterListing:
+    """Clusters with IAM auth enabled in every place, with their last-24h failure count: one
+    DescribeDBClusters listing and one batched GetMetricData call per place, places in parallel."""
+    window = Window(now - timedelta(hours=24), now)
+
+    def place_rows(place: Place) -> list[ClusterRow]:
+        clusters = [c for c in targets.inventory(place, fresh=True) if c.iam_auth_enabled]
+        if not clusters:
+            return []
+        queries = [
+            MetricQuery("IamDbAuthConnectionFailure", CLUSTER_DIMENSION, c.identifier)
+            for c in clusters
+        ]
+        series = get_metric_data(targets.clients(place).cloudwatch(), queries, window, 3600)
+        return [
+            ClusterRow(place.label, c.identifier, c.iam_log_export_on, round(s.total))
+            for c, s in zip(clusters, series, strict=True)
+        ]
+
+    rows: list[ClusterRow] = []
+    problems: list[str] = []
+    for place, result in targets.each_place(place_rows):
+        if isinstance(result, Exception):
+            problems.append(f"{place.label}: {result}")
+        else:
+            rows.extend(result)
+    rows.sort(key=lambda r: (-r.failures_24h, r.place, r.cluster))
+    return ClusterListing(rows, problems)

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain.address import Address
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.text import shown
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 
 
@@ -16,8 +18,12 @@ class UsageError(ValueError):
 
 @dataclass(frozen=True)
 class ClusterQuery:
-    cluster: str
+    address: Address
     duration: timedelta
+
+    @property
+    def cluster(self) -> str:
+        return self.address.cluster
 
 
 def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> ClusterQuery:
@@ -26,14 +32,31 @@ def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> C
         raise UsageError(f"Which cluster? {usage}")
     if len(words) > 2:
         raise UsageError(f"Too many words. {usage}")
+    address = cluster_address(words[0])
     try:
-        cluster = validate_cluster_id(words[0])
         duration = parse_duration(
             words[1] if len(words) > 1 else DEFAULT_WINDOW, maximum=max_window
         )
-    except (IdentifierError, WindowError) as error:
+    except WindowError as error:
         raise UsageError(str(error)) from None
-    return ClusterQuery(cluster, duration)
+    return ClusterQuery(address, duration)
+
+
+_ACCOUNT = re.compile(r"\A\d{12}\Z")
+_REGION = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
+
+
+def cluster_address(word: str) -> Address:
+    """`prod-db`, or `123456789012/us-east-1/prod-db` where the short name is ambiguous."""
+    if "/" not in word:
+        return Address(cluster_id(word))
+    parts = word.split("/")
+    if len(parts) != 3 or not _ACCOUNT.match(parts[0]) or not _REGION.match(parts[1]):
+        raise UsageError(
+            f"`{shown(word, 80)}` is not a cluster address: write `prod-db` or "
+            "`123456789012/us-east-1/prod-db`."
+        )
+    return Address(cluster_id(parts[2]), parts[0], parts[1])
 
 
 _CHANNEL_REF = re.compile(r"\A<#(?P<id>[CG][A-Z0-9]{2,20})(?:\|[^>]*)?>\Z")

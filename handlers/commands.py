@@ -17,7 +17,7 @@ from slack_bolt import Ack, Respond
 from bot.aws.errors import AwsError
 from bot.slack.mrkdwn import code
 from bot.slack.render import Message, error_message, help_message
-from handlers import audit, failures, metrics, silences, watches
+from handlers import audit, clusters, failures, metrics, silences, watches
 from handlers.args import UsageError
 from handlers.context import CommandRequest, Deps, Job, Prepared
 
@@ -34,6 +34,7 @@ ROUTES: Mapping[str, Prepare] = {
     "silence": silences.prepare_silence,
     "unsilence": silences.prepare_unsilence,
     "audit": audit.prepare,
+    "clusters": clusters.prepare,
 }
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from handlers.context import CommandRequest, Deps, Prepared
 def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     query = cluster_query("failures", request.words, deps.max_window)
     return Prepared(
-        lambda: failures_message(deps.service.failures(query.cluster, query.duration)),
+        lambda: failures_message(deps.service.failures(query.address, query.duration)),
         Kind.READ,
         query.cluster,
     )

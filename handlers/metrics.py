@@ -11,7 +11,7 @@ from handlers.context import CommandRequest, Deps, Prepared
 def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     query = cluster_query("metrics", request.words, deps.max_window)
     return Prepared(
-        lambda: metrics_message(*deps.service.metrics(query.cluster, query.duration)),
+        lambda: metrics_message(*deps.service.metrics(query.address, query.duration)),
         Kind.READ,
         query.cluster,
     )

@@ -60,9 +60,9 @@ class AwsSettings:
 class AwsClients:
     """Clients built once per process and shared by threads (boto3 clients are thread-safe)."""
 
-    def __init__(self, settings: AwsSettings) -> None:
+    def __init__(self, settings: AwsSettings, session: boto3.session.Session | None = None) -> None:
         self.settings = settings
-        self._session = boto3.session.Session(
+        self._session = session or boto3.session.Session(
             profile_name=settings.profile, region_name=settings.region
         )
         self._config = Config(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -44,7 +44,10 @@ def describe_cluster(client: RDSClient, cluster: str) -> ClusterInfo:
     clusters = response.get("DBClusters", [])
     if not clusters:
         raise ClusterNotFound(f"There is no cluster `{cluster}` in this account and region.")
-    found = clusters[0]
+    return info_from(clusters[0], cluster)
+
+
+def info_from(found: Any, cluster: str = "") -> ClusterInfo:
     return ClusterInfo(
         identifier=found.get("DBClusterIdentifier", cluster),
         engine=found.get("Engine", ""),

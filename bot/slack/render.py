@@ -191,7 +191,7 @@ def failures_message(report: FailuresReport) -> Message:
     cluster = report.cluster.identifier
     window = report.window
     blocks: list[Block] = [
-        _header(f"IAM auth failures · {cluster}"),
+        _header(f"IAM auth failures · {cluster}" + (f" · {report.place}" if report.place else "")),
         _context(f"Window {window.describe()} · log group `{escape(_group(cluster))}`"),
     ]
     blocks.extend(_cluster_warnings(report.cluster))
@@ -277,6 +277,7 @@ HELP_TEXT = (
     "[repeat=4h] [resolved=no]`: post a digest when failures cross a threshold\n"
     "• `/iamauth unwatch <cluster> [#channel]`, `/iamauth watches`: stop, list\n"
     "• `/iamauth silence <cluster> <duration> [reason]`, `/iamauth unsilence <cluster>`\n"
+    "• `/iamauth clusters`: every cluster with IAM auth, its log export and last-24h failures\n"
     "• `/iamauth audit [n]`: the newest entries of the audit log (admins)\n"
     "• `/iamauth help`: this message\n"
     "Windows look like `15m`, `1h` (the default), `24h`, `7d`. "

@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.domain.watches import Watch
 from bot.domain.window import format_duration
+from bot.service import ClusterListing
 from bot.slack.mrkdwn import code, escape, shorten
 from bot.slack.render import Message
 from bot.store.repo import AuditEntry
@@ -85,3 +86,32 @@ def audit_list(entries: list[AuditEntry]) -> Message:
         chunk.append(line)
     blocks.append(_section("\n".join(chunk)))
     return Message(text=f"The last {len(entries)} audit entries", blocks=blocks[:49])
+
+
+MAX_CLUSTERS_LISTED = 60
+
+
+def clusters_message(listing: ClusterListing) -> Message:
+    rows = listing.rows
+    lines = [
+        f"`{escape(r.place)}/{escape(r.cluster)}`: *{r.failures_24h:,}* failures in 24h · "
+        + ("log export on" if r.log_export_on else "_log export off_")
+        for r in rows[:MAX_CLUSTERS_LISTED]
+    ]
+    if len(rows) > MAX_CLUSTERS_LISTED:
+        lines.append(f"…and {len(rows) - MAX_CLUSTERS_LISTED} more")
+    blocks: list[Block] = []
+    text = "\n".join(lines) or "No cluster with IAM database authentication enabled was found."
+    chunk: list[str] = []
+    for line in text.split("\n"):
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    blocks.append(_section("\n".join(chunk)))
+    if listing.problems:
+        blocks.append(_section(":warning: " + escape("; ".join(listing.problems))))
+    return Message(
+        text=f"{len(rows)} clusters with IAM auth",
+        blocks=[_section("*Clusters with IAM auth*"), *blocks][:49],
+    )

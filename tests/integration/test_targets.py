@@ -1,0 +1,163 @@
+"""Several regions and accounts (AssumeRole) in moto: listing, addressing, ambiguity."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.aws.clients import AwsClients
+from bot.aws.targets import Place, Targets, TargetSpec
+from bot.config import ConfigError, load_settings
+from bot.runtime import Runtime
+from bot.seed import Failure, create_cluster, put_metrics
+from bot.service import list_clusters
+from bot.slack.app import build_app, wsgi_app
+from bot.slack.serve import LocalServer
+from bot.slack.standin import SlackStandIn
+from tests.conftest import BotUnderTest
+from tests.integration.test_slash_commands import all_text
+
+ROLE = "arn:aws:iam::111111111111:role/iamauth-read"
+SPECS = (
+    TargetSpec("home", ("us-east-1", "eu-west-1")),
+    TargetSpec("prod", ("us-east-1",), ROLE, "ext-1"),
+)
+
+
+@pytest.fixture
+def targets(aws: AwsClients, now: datetime) -> Targets:
+    """prod-db in 123456789012/us-east-1 and in 111111111111/us-east-1; eu-db in eu-west-1."""
+    targets = Targets(SPECS, aws.settings)
+    home, europe, prod = targets.places()
+    assert (home.label, europe.label, prod.label) == (
+        "123456789012/us-east-1",
+        "123456789012/eu-west-1",
+        "111111111111/us-east-1",
+    )
+    for place, cluster, failures in (
+        (home, "prod-db", 2),
+        (europe, "eu-db", 5),
+        (prod, "prod-db", 7),
+    ):
+        clients = targets.clients(place)
+        create_cluster(clients.rds(), cluster, iam=True, exports=["iam-db-auth-error"], instances=1)
+        events = [
+            Failure(now - timedelta(hours=1, minutes=i), "app", "InvalidToken")
+            for i in range(failures)
+        ]
+        put_metrics(clients.cloudwatch(), cluster, events, 0, now - timedelta(hours=3), now)
+    create_cluster(targets.clients(home).rds(), "legacy-db", iam=False, exports=[], instances=1)
+    return targets
+
+
+def test_clusters_of_every_target_with_one_metrics_call_each(
+    targets: Targets, now: datetime
+) -> None:
+    calls: list[Place] = []
+    for place in targets.places():
+        targets.clients(place).cloudwatch().meta.events.register(
+            "before-send.cloudwatch.GetMetricData", lambda place=place, **_: calls.append(place)
+        )
+    listing = list_clusters(targets, now)
+    assert [(r.place, r.cluster, r.failures_24h) for r in listing.rows] == [
+        ("111111111111/us-east-1", "prod-db", 7),
+        ("123456789012/eu-west-1", "eu-db", 5),
+        ("123456789012/us-east-1", "prod-db", 2),
+    ]
+    assert listing.problems == []
+    assert sorted(p.label for p in calls) == sorted(p.label for p in targets.places())
+
+
+def test_assumed_role_credentials_are_refreshable(targets: Targets) -> None:
+    prod = targets.places()[2]
+    clients = targets.clients(prod)
+    assert clients.sts().get_caller_identity()["Account"] == "111111111111"
+    credentials = clients._session.get_credentials()
+    assert credentials is not None
+    assert credentials.method == "assume-role"
+    assert hasattr(credentials, "refresh_needed")  # botocore refreshes them before expiry
+    assert targets.clients(prod) is clients  # one set of clients per (account, region)
+
+
+@pytest.fixture
+def multi_bot(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
+    runtime = replace(runtime, settings=replace(runtime.settings, targets=SPECS))
+    runtime.service.targets = Targets(SPECS, runtime.aws.settings)
+    assert runtime.settings.slack_signing_secret
+    with LocalServer(wsgi_app(build_app(runtime))) as server:
+        yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
+
+
+def said(bot: BotUnderTest, text: str) -> str:
+    reply = bot.command(text)
+    assert reply.response is not None
+    return all_text(reply.response.body)
+
+
+def test_an_ambiguous_short_name_asks_which(multi_bot: BotUnderTest, targets: Targets) -> None:
+    text = said(multi_bot, "metrics prod-db 24h")
+    assert "`prod-db` exists in more than one place; which one:" in text
+    assert "`123456789012/us-east-1/prod-db`" in text
+    assert "`111111111111/us-east-1/prod-db`" in text
+    assert "7 failed" in said(multi_bot, "metrics 111111111111/us-east-1/prod-db 24h")
+    assert "2 failed" in said(multi_bot, "metrics 123456789012/us-east-1/prod-db 24h")
+    assert "5 failed" in said(multi_bot, "metrics eu-db 24h")  # unique: found in eu-west-1
+    assert "IAM auth failures · eu-db · 123456789012/eu-west-1" in said(multi_bot, "failures eu-db")
+    listing = said(multi_bot, "clusters")
+    assert "`111111111111/us-east-1/prod-db`: *7* failures in 24h" in listing
+    assert "legacy-db" not in listing
+    reply = multi_bot.command("metrics 12345/us-east-1/prod-db", expect_reply=False)
+    assert reply.ack is not None
+    assert "is not a cluster address" in all_text(reply.ack)
+
+
+def test_clusters_in_the_terminal(targets: Targets, moto_endpoint: str, tmp_path: Path) -> None:
+    config = tmp_path / "iamauth.toml"
+    config.write_text(
+        '[[target]]\nname = "home"\nregions = ["us-east-1", "eu-west-1"]\n\n'
+        f'[[target]]\nname = "prod"\nregions = ["us-east-1"]\nrole_arn = "{ROLE}"\nexternal_id = "ext-1"\n'
+    )
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "IAMAUTH_CONFIG": str(config)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "clusters", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["clusters"]
+    assert [(r["place"], r["cluster"], r["failures_24h"], r["log_export_on"]) for r in rows] == [
+        ("111111111111/us-east-1", "prod-db", 7, True),
+        ("123456789012/eu-west-1", "eu-db", 5, True),
+        ("123456789012/us-east-1", "prod-db", 2, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('[[target]]\nregions = "us-east-1"', "regions must be a list"),
+        ('[[target]]\nregions = ["moon-1"]', "regions must be a list"),
+        (
+            '[[target]]\nregions = ["us-east-1"]\nrole_arn = "admin"',
+            "role_arn must be an IAM role ARN",
+        ),
+        ('[[target]]\nregions = ["us-east-1"]\nrole = "x"', "unknown key `role`"),
+    ],
+)
+def test_wrong_targets_are_refused(tmp_path: Path, text: str, reason: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="line") as error:
+        load_settings({"IAMAUTH_CONFIG": str(config)})
+    assert reason in str(error.value)
