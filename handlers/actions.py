@@ -33,6 +33,15 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
     return str(action.get("value", "")), user if _USER_ID.match(user) else "", channel
 
 
+def _turned_down(
+    deps: Deps, respond: Respond, who: tuple[str, str, str], outcome: str, reason: str
+) -> None:
+    """Audit a click that was refused or invalid, and tell only the person who clicked why."""
+    user, channel, action = who
+    deps.audit(user, channel, action, outcome, reason)
+    respond(**error_message(reason).to_dict(), response_type="ephemeral", replace_original=False)
+
+
 def make_silence_listener(deps: Deps) -> Callable[..., None]:
     def on_silence(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
         ack()
@@ -47,21 +56,11 @@ def silence_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
     try:
         cluster = validate_cluster_id(value)
     except IdentifierError as error:
-        deps.audit(user, channel, action, "invalid", str(error))
-        respond(
-            **error_message(str(error)).to_dict(),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        _turned_down(deps, respond, (user, channel, action), "invalid", str(error))
         return
     decision = deps.decide(Kind.CHANGE, cluster, user, channel)
     if not decision.allowed:
-        deps.audit(user, channel, action, "refused", decision.reason)
-        respond(
-            **error_message(decision.reason).to_dict(),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        _turned_down(deps, respond, (user, channel, action), "refused", decision.reason)
         return
     job = silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user)
     message, outcome = run_job(job, "button", "silence")
@@ -87,16 +86,13 @@ def show_failures_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) ->
         cluster = validate_cluster_id(str(data.get("cluster", "")))
         duration = parse_duration(str(data.get("window", DEFAULT_WINDOW)), maximum=deps.max_window)
     except (ValueError, AttributeError, IdentifierError, WindowError):
-        deps.audit(user, channel, action, "invalid", "button data")
-        respond(
-            **error_message("This button's data is not valid.").to_dict(),
-            replace_original=False,
+        _turned_down(
+            deps, respond, (user, channel, action), "invalid", "This button's data is not valid."
         )
         return
     decision = deps.decide(Kind.READ, cluster, user, channel)
     if not decision.allowed:
-        deps.audit(user, channel, action, "refused", decision.reason)
-        respond(**error_message(decision.reason).to_dict(), replace_original=False)
+        _turned_down(deps, respond, (user, channel, action), "refused", decision.reason)
         return
     message, outcome = run_job(
         lambda: failures_message(deps.service.failures(cluster, duration)), "button", "failures"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -127,3 +129,17 @@ def bot(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
     assert runtime.settings.slack_signing_secret
     with LocalServer(wsgi_app(app)) as server:
         yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
+
+
+def run_iamauth(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in a new process, as a person or a scheduler would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,19 +12,13 @@ import pytest
 
 from bot.aws.clients import AwsClients
 from bot.seed import Failure, create_cluster, put_failures, put_metrics
+from tests.conftest import run_iamauth
 
 
 def iamauth(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
     env.pop("IAMAUTH_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_iamauth(env, *args)
 
 
 @pytest.fixture

@@ -16,20 +16,14 @@ from pathlib import Path
 
 from bot.slack.signing import signed_headers, slash_command_body
 from bot.slack.standin import SlackStandIn
+from tests.conftest import run_iamauth
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_iamauth(env, "demo", timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert ">>> /iamauth failures prod-db 24h" in out

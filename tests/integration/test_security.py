@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,7 +25,7 @@ from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
 from bot.slack.serve import LocalServer
 from bot.slack.signing import block_actions_body, signed_headers, slash_command_body
 from bot.slack.standin import SlackStandIn
-from tests.conftest import BotUnderTest
+from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
 OPS, PROD, ELSEWHERE = "C0OPS00001", "C0PROD0001", "C0RANDOM01"
@@ -152,14 +150,7 @@ def test_audit_in_the_terminal(guarded: BotUnderTest, settings: Settings) -> Non
     said(guarded, "watch prod-db invalid_token>=5/5m", BOB, PROD)
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     env.pop("IAMAUTH_CONFIG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "audit", "-n", "5"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_iamauth(env, "audit", "-n", "5")
     assert result.returncode == 0, result.stderr
     assert BOB in result.stdout
     assert "refused" in result.stdout
@@ -232,14 +223,7 @@ def test_doctor_command(moto_endpoint: str, slack: SlackStandIn, tmp_path: Path)
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_API_URL": slack.api_url,
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_iamauth(env, "doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok  logs:FilterLogEvents" in result.stdout
     assert result.stdout.strip().endswith("All checks passed.")

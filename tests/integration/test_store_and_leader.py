@@ -26,6 +26,7 @@ from bot.store.db import make_engine, migrate
 from bot.store.leader import AlreadyRunning, PostgresLeaderLock, claim_or_refuse, leader_lock_for
 from bot.store.models import Base
 from bot.store.repo import Digest, Store
+from tests.conftest import run_iamauth
 from tests.integration.digest_helpers import INVALID, put_per_minute
 
 PG_URL = os.environ.get("IAMAUTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -222,14 +223,7 @@ def test_clock_refuses_to_start_beside_another_on_sqlite(
                 and (tmp_path / "iamauth.db.lock").read_text()
             )
         )
-        second = subprocess.run(
-            [sys.executable, "-m", "bot", "clock", "--once"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        second = run_iamauth(env, "clock", "--once")
         assert second.returncode == 2
         assert "Another iamauth scheduler already runs" in second.stderr
     finally:
@@ -246,14 +240,7 @@ def test_clock_once_posts_what_is_due_and_exits(
         moto_endpoint, slack, f"sqlite:///{tmp_path}/iamauth.db", write_config(tmp_path)
     )
     for _ in range(2):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "clock", "--once"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_iamauth(env, "clock", "--once")
         assert result.returncode == 0, result.stderr
     assert len(slack.posted("C0ALERTS01")) == 1  # the second run remembers the first
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -22,7 +20,7 @@ from bot.service import list_clusters
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.serve import LocalServer
 from bot.slack.standin import SlackStandIn
-from tests.conftest import BotUnderTest
+from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
 ROLE = "arn:aws:iam::111111111111:role/iamauth-read"
@@ -126,14 +124,7 @@ def test_clusters_in_the_terminal(targets: Targets, moto_endpoint: str, tmp_path
         f'[[target]]\nname = "prod"\nregions = ["us-east-1"]\nrole_arn = "{ROLE}"\nexternal_id = "ext-1"\n'
     )
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "IAMAUTH_CONFIG": str(config)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "clusters", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_iamauth(env, "clusters", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)["clusters"]
     assert [(r["place"], r["cluster"], r["failures_24h"], r["log_export_on"]) for r in rows] == [
