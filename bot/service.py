@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.aws.clients import AwsClients, retries_in_this_thread
 from bot.aws.errors import LogGroupMissing
-from bot.aws.logs import DEFAULT_EVENT_CAP, LogScan, iam_log_group
+from bot.aws.logs import DEFAULT_EVENT_CAP, LogScan, iam_log_group, read_newest
 from bot.aws.metrics import MetricQuery, cluster_metrics, get_metric_data
 from bot.aws.rds import ClusterInfo, describe_cluster
 from bot.aws.targets import Place, Targets
@@ -111,6 +111,14 @@ class IamAuthService:
                 # The group appears with the first failure after the export is turned on.
                 group_exists = False
             summary.truncated = scan.truncated
+            if scan.truncated:
+                # Too many to read them all: count the newest ones instead of the oldest.
+                newest = read_newest(aws.logs(), scan.group, window, self.event_cap)
+                summary = FailureSummary()
+                for page in newest.pages:
+                    summary.add_lines(page)
+                summary.truncated = newest.truncated
+                summary.covered_from = newest.covered_from if newest.truncated else None
         return FailuresReport(
             info, window, summary, group_exists, metrics, retries_in_this_thread(), place
         )

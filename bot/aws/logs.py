@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -82,3 +84,58 @@ def _translate(error: ClientError, group: str) -> AwsError:
     if code in ACCESS_DENIED_CODES:
         return AccessDenied(f"The bot may not call logs:FilterLogEvents on `{group}`.")
     return AwsError(f"CloudWatch Logs answered {code or 'an error'} for FilterLogEvents.")
+
+
+SMALLEST_SLICE = timedelta(minutes=1)
+FIRST_SLICE = timedelta(minutes=15)
+
+
+@dataclass
+class NewestRead:
+    """Pages (oldest first) holding the newest events of a window, at most `cap` of them."""
+
+    pages: list[list[str]]
+    truncated: bool
+    covered_from: datetime  # events before this were not read
+
+
+def read_newest(client: CloudWatchLogsClient, group: str, window: Window, cap: int) -> NewestRead:
+    """The newest `cap` events of `window`, for when reading it from the start hit the cap.
+
+    The window is read from its end in slices that double in length (15 min, 30 min, 1 h, …); a
+    slice with more events than the budget left is split in halves, the newer half read first, down
+    to one minute. So the per-user counts describe the most recent failures, which is what a person
+    looking at a busy cluster needs; the metric totals still cover the whole window.
+    """
+    slices: deque[Window] = deque()
+    end, size = window.end, FIRST_SLICE
+    while end > window.start:
+        start = max(window.start, end - size)
+        slices.append(Window(start, end))
+        end, size = start, size * 2
+    chunks: list[list[list[str]]] = []
+    budget, covered_from = cap, window.end
+    while slices and budget > 0:
+        piece = slices.popleft()
+        scan = LogScan(client, group, piece, budget)
+        pages = list(scan.pages())
+        if scan.truncated and piece.duration > SMALLEST_SLICE:
+            middle = piece.start + (piece.duration / 2)
+            slices.appendleft(Window(piece.start, middle))
+            slices.appendleft(Window(middle, piece.end))
+            continue
+        chunks.append(pages)
+        budget -= scan.events
+        covered_from = piece.start
+        if scan.truncated:
+            return NewestRead(_oldest_first(chunks), True, covered_from)
+    truncated = False
+    if slices and budget <= 0:
+        older = Window(window.start, slices[0].end)
+        probe = LogScan(client, group, older, 0)
+        truncated = any(True for _ in probe.event_pages()) or probe.truncated
+    return NewestRead(_oldest_first(chunks), truncated, covered_from)
+
+
+def _oldest_first(chunks: list[list[list[str]]]) -> list[list[str]]:
+    return [page for pages in reversed(chunks) for page in pages]

@@ -81,6 +81,7 @@ class FailureSummary:
     unparsed: int = 0
     unparsed_samples: list[str] = field(default_factory=list)
     truncated: bool = False
+    covered_from: datetime | None = None  # when truncated: the log was read from here to the end
     samples: dict[str, deque[str]] = field(default_factory=dict)
     callers: BoundedCounter = field(init=False)
     _pairs: dict[tuple[str, str], int] = field(default_factory=dict)

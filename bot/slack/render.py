@@ -173,9 +173,11 @@ def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
         )
     notes = []
     if summary.truncated:
+        since = f", from {_when(summary.covered_from)}," if summary.covered_from else ""
         notes.append(
-            f":warning: The log part is truncated: only the first {summary.total + summary.unparsed:,} "
-            "events of the window were read. The metrics below count them all."
+            f":warning: The log part is truncated: it covers only the newest "
+            f"{summary.total + summary.unparsed:,} events of the window{since} so the users and "
+            "codes above describe the latest failures. The metrics below count them all."
         )
     if summary.unparsed:
         notes.append(

@@ -63,3 +63,23 @@ def test_window_is_half_open(aws: AwsClients, now: datetime) -> None:
 def test_missing_log_group(aws: AwsClients, now: datetime) -> None:
     with pytest.raises(LogGroupMissing):
         list(LogScan(aws.logs(), iam_log_group("nothing"), Window(now - timedelta(hours=1), now)))
+
+
+def test_read_newest_returns_exactly_the_newest_events(aws: AwsClients, now: datetime) -> None:
+    import random
+
+    from bot.aws.logs import read_newest
+
+    rng = random.Random(5)
+    times = sorted(now - timedelta(seconds=rng.uniform(60, 3 * 24 * 3600)) for _ in range(300))
+    lines = [(t, format_line(Failure(t, f"u{i}", "InvalidToken"))) for i, t in enumerate(times)]
+    put_lines(aws.logs(), iam_log_group("wide-db"), "s1", lines)
+    window = Window(now - timedelta(days=7), now)
+    newest = read_newest(aws.logs(), iam_log_group("wide-db"), window, cap=100)
+    read = [line for page in newest.pages for line in page]
+    assert read == [line for _, line in lines[-100:]]  # the newest 100, oldest first
+    assert newest.truncated
+    assert newest.covered_from <= times[-100]
+    everything = read_newest(aws.logs(), iam_log_group("wide-db"), window, cap=1000)
+    assert not everything.truncated
+    assert len([line for page in everything.pages for line in page]) == 300

@@ -217,21 +217,31 @@ def test_more_than_ten_thousand_events_over_several_streams_are_all_counted(
     assert "truncated" not in text
 
 
-def test_the_event_cap_truncates_the_log_part_and_says_so(aws: AwsClients, now: datetime) -> None:
+def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now: datetime) -> None:
     from bot.service import IamAuthService
     from bot.slack.render import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error"], instances=1)
+    # One failure a minute, 10.5 to 59.5 minutes ago: the newest 20 are all from "new_svc".
     failures = [
-        Failure(now - timedelta(minutes=30, seconds=i), "svc", "InvalidToken") for i in range(50)
+        Failure(
+            now - timedelta(minutes=10 + i, seconds=30),
+            "new_svc" if i < 20 else "old_svc",
+            "InvalidToken",
+        )
+        for i in range(50)
     ]
-    put_failures(aws.logs(), "busy-db", failures, streams=1)
+    put_failures(aws.logs(), "busy-db", failures, streams=2)
     put_metrics(aws.cloudwatch(), "busy-db", failures, 0, now - timedelta(hours=1), now)
     service = IamAuthService(aws, event_cap=20, clock=lambda: now)
     report = service.failures("busy-db", timedelta(hours=1))
-    assert report.summary is not None
-    assert report.summary.truncated
-    assert report.summary.total == 20
+    summary = report.summary
+    assert summary is not None
+    assert summary.truncated
+    assert summary.total == 20
+    assert summary.top_users(5) == [("new_svc", 20)]
+    assert summary.covered_from == now - timedelta(minutes=30)
+    assert summary.last_seen == now - timedelta(minutes=10, seconds=30)
     text = all_text(failures_message(report).to_dict())
-    assert "The log part is truncated: only the first 20 events" in text
+    assert "The log part is truncated: it covers only the newest 20 events of the window" in text
     assert "*CloudWatch metrics*: 50 failures" in text
