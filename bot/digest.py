@@ -17,6 +17,8 @@ from bot.aws.errors import AwsError, LogGroupMissing
 from bot.aws.logs import LogScan, iam_log_group
 from bot.aws.metrics import fetch_all_metrics
 from bot.aws.rds import describe_cluster
+from bot.aws.targets import Targets
+from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, Notice, NoticeKind, observe, step
 from bot.domain.metrics import FAMILY_METRICS, METRICS_DELAY, Series, window_counts
 from bot.domain.summary import FailureSummary
@@ -50,8 +52,10 @@ class DigestRunner:
         *,
         metrics_delay: timedelta = METRICS_DELAY,
         clock: Callable[[], datetime],
+        targets: Targets | None = None,
     ) -> None:
         self.aws = aws
+        self.targets = targets
         self.store = store
         self.config_watches = tuple(config_watches)
         self.metrics_delay = metrics_delay
@@ -75,12 +79,14 @@ class DigestRunner:
         lookback = max(t.lookback for w in watches for t in w.thresholds)
         window = Window(end - lookback, end)
         clusters = sorted({w.cluster for w in watches})
-        metrics = fetch_all_metrics(self.aws.cloudwatch(), clusters, window)
+        metrics = self._metrics(clusters, window)
         silences = self.store.active_silences(now)
 
         changed: dict[StateKey, AlertState] = {}
         result = TickResult(evaluated=window, clusters=len(clusters))
         for watch in watches:
+            if watch.cluster not in metrics:
+                continue  # its place could not be found or read this tick (logged)
             for threshold in watch.thresholds:
                 series = metrics[watch.cluster].get(FAMILY_METRICS[threshold.family], Series())
                 counts = window_counts(series, end, threshold.window, threshold.periods)
@@ -93,7 +99,7 @@ class DigestRunner:
                     now,
                     repeat=watch.repeat,
                     send_resolved=watch.send_resolved,
-                    silenced=watch.cluster in silences,
+                    silenced=parse_address(watch.cluster).cluster in silences,
                 )
                 if after != before:
                     changed[key] = after
@@ -110,6 +116,31 @@ class DigestRunner:
                 len(digests),
             )
         return result
+
+    def _clients(self, key: str) -> tuple[AwsClients, str]:
+        """The clients of the place holding a watched cluster (`prod-db` or `acct/region/prod-db`),
+        and the cluster's own identifier."""
+        address = parse_address(key)
+        if self.targets is None or (self.targets.single and not address.account):
+            return self.aws, address.cluster
+        return self.targets.clients(self.targets.resolve(address)), address.cluster
+
+    def _metrics(self, keys: list[str], window: Window) -> dict[str, dict[str, Series]]:
+        """All watched clusters' metrics: ceil(7·N/500) GetMetricData calls per place."""
+        by_place: dict[int, tuple[AwsClients, list[tuple[str, str]]]] = {}
+        for key in keys:
+            try:
+                clients, cluster = self._clients(key)
+            except AwsError as error:
+                log.warning("watch of %s skipped this tick: %s", key, error)
+                continue
+            by_place.setdefault(id(clients), (clients, []))[1].append((key, cluster))
+        out: dict[str, dict[str, Series]] = {}
+        for clients, pairs in by_place.values():
+            fetched = fetch_all_metrics(clients.cloudwatch(), sorted({c for _, c in pairs}), window)
+            for key, cluster in pairs:
+                out[key] = fetched[cluster]
+        return out
 
     def _digests(self, notices: list[tuple[Watch, Notice]], end: datetime) -> list[Digest]:
         by_channel: dict[str, dict[str, list[Notice]]] = defaultdict(lambda: defaultdict(list))
@@ -146,11 +177,12 @@ class DigestRunner:
         Best effort: the digest is owed whatever the log says, so AWS errors here only drop the detail.
         """
         try:
-            info = describe_cluster(self.aws.rds(), cluster)
+            clients, name = self._clients(cluster)
+            info = describe_cluster(clients.rds(), name)
             if not info.iam_log_export_on:
                 return None, False
             summary = FailureSummary()
-            scan = LogScan(self.aws.logs(), iam_log_group(cluster), window, DIGEST_LOG_EVENT_CAP)
+            scan = LogScan(clients.logs(), iam_log_group(name), window, DIGEST_LOG_EVENT_CAP)
             for page in scan.pages():
                 summary.add_lines(page)
             summary.truncated = scan.truncated

@@ -56,6 +56,7 @@ class Runtime:
             self.settings.watches,
             metrics_delay=self.settings.metrics_delay,
             clock=self.clock,
+            targets=self.service.targets,
         )
 
     def deliverer(self, client: WebClient) -> Deliverer:

@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.address import Address
+from bot.domain.address import Address, parse_address
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
-from bot.domain.text import shown
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 
 
@@ -42,21 +41,12 @@ def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> C
     return ClusterQuery(address, duration)
 
 
-_ACCOUNT = re.compile(r"\A\d{12}\Z")
-_REGION = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
-
-
 def cluster_address(word: str) -> Address:
     """`prod-db`, or `123456789012/us-east-1/prod-db` where the short name is ambiguous."""
-    if "/" not in word:
-        return Address(cluster_id(word))
-    parts = word.split("/")
-    if len(parts) != 3 or not _ACCOUNT.match(parts[0]) or not _REGION.match(parts[1]):
-        raise UsageError(
-            f"`{shown(word, 80)}` is not a cluster address: write `prod-db` or "
-            "`123456789012/us-east-1/prod-db`."
-        )
-    return Address(cluster_id(parts[2]), parts[0], parts[1])
+    try:
+        return parse_address(word)
+    except IdentifierError as error:
+        raise UsageError(str(error)) from None
 
 
 _CHANNEL_REF = re.compile(r"\A<#(?P<id>[CG][A-Z0-9]{2,20})(?:\|[^>]*)?>\Z")

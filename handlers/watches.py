@@ -10,7 +10,7 @@ from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse
 from bot.domain.window import WindowError, parse_duration
 from bot.slack.render import Message
 from bot.slack.render_watches import plain, watch_saved, watches_list
-from handlers.args import UsageError, channel_ref, cluster_id
+from handlers.args import UsageError, channel_ref, cluster_address
 from handlers.context import CommandRequest, Deps, Prepared
 
 WATCH_USAGE = (
@@ -23,7 +23,8 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
     words = list(request.words)
     if not words:
         raise UsageError(f"Which cluster? {WATCH_USAGE}")
-    cluster = cluster_id(words.pop(0))
+    address = cluster_address(words.pop(0))
+    cluster = str(address)
     channel = request.channel_id
     thresholds = []
     repeat: timedelta = DEFAULT_REPEAT
@@ -59,14 +60,15 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             return plain(str(error))
         return watch_saved(watch, new)
 
-    return Prepared(run, Kind.CHANGE, cluster)
+    return Prepared(run, Kind.CHANGE, address.cluster)
 
 
 def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
     words = list(request.words)
     if not words or len(words) > 2:
         raise UsageError("Usage: `/iamauth unwatch <cluster> [#channel]`")
-    cluster = cluster_id(words[0])
+    address = cluster_address(words[0])
+    cluster = str(address)
     channel = request.channel_id
     if len(words) == 2:
         ref = channel_ref(words[1])
@@ -83,7 +85,7 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
             return plain(f"`{cluster}` was not watched for <#{channel}>.")
         return plain(f"Stopped watching `{cluster}` for <#{channel}>.")
 
-    return Prepared(run, Kind.CHANGE, cluster)
+    return Prepared(run, Kind.CHANGE, address.cluster)
 
 
 def prepare_list(request: CommandRequest, deps: Deps) -> Prepared:

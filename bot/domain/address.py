@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.text import shown
+
+_ACCOUNT = re.compile(r"\A\d{12}\Z")
+_REGION = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -13,3 +20,16 @@ class Address:
 
     def __str__(self) -> str:
         return f"{self.account}/{self.region}/{self.cluster}" if self.account else self.cluster
+
+
+def parse_address(text: str) -> Address:
+    """`prod-db` or `123456789012/us-east-1/prod-db`, checked; IdentifierError otherwise."""
+    if "/" not in text:
+        return Address(validate_cluster_id(text))
+    parts = text.strip().split("/")
+    if len(parts) != 3 or not _ACCOUNT.match(parts[0]) or not _REGION.match(parts[1]):
+        raise IdentifierError(
+            f"`{shown(text, 80)}` is not a cluster address: write `prod-db` or "
+            "`123456789012/us-east-1/prod-db`."
+        )
+    return Address(validate_cluster_id(parts[2]), parts[0], parts[1])

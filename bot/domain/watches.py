@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain.address import parse_address
 from bot.domain.alerts import DEFAULT_REPEAT, Threshold
-from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.identifiers import IdentifierError
 from bot.domain.records import Family
 from bot.domain.text import shown
 from bot.domain.window import WindowError, parse_duration
@@ -110,7 +111,7 @@ def make_watch(
     if len(set(families)) != len(families):
         raise WatchError("Give each family one threshold.")
     try:
-        cluster = validate_cluster_id(cluster)
+        cluster = str(parse_address(cluster))  # a short name, or account/region/name
     except IdentifierError as error:
         raise WatchError(str(error)) from None
     return Watch(

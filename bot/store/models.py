@@ -39,7 +39,7 @@ class WatchRow(Base):
     __table_args__ = (UniqueConstraint("cluster", "channel", name="uq_watch_cluster_channel"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    cluster: Mapped[str] = mapped_column(String(63))
+    cluster: Mapped[str] = mapped_column(String(100))  # `prod-db` or `account/region/prod-db`
     channel: Mapped[str] = mapped_column(String(32))
     thresholds: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     repeat_seconds: Mapped[int] = mapped_column(Integer)

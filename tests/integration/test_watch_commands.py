@@ -167,3 +167,15 @@ def test_family_keys_round_trip() -> None:
         parse_threshold_spec("insufficient_permissions>=1/15m").family
         is Family.INSUFFICIENT_PERMISSIONS
     )
+
+
+def test_watch_by_account_region_address(bot: BotUnderTest) -> None:
+    text = reply_text(bot, "watch 111111111111/us-east-1/prod-db invalid_token>=5/5m")
+    assert "Now watching `111111111111/us-east-1/prod-db`" in text
+    assert [w.cluster for w in bot.runtime.store.list_watches()] == [
+        "111111111111/us-east-1/prod-db"
+    ]
+    reply = bot.command("watch 1111/us-east-1/prod-db", expect_reply=False)
+    assert reply.ack is not None
+    assert "is not a cluster address" in all_text(reply.ack)
+    assert "Stopped watching" in reply_text(bot, "unwatch 111111111111/us-east-1/prod-db")
