@@ -45,6 +45,9 @@ class AwsSettings:
     read_timeout: float = 10.0
     max_attempts: int = 5
     retry_mode: str = "adaptive"
+    # Concurrent calls per (account, region) and service: more wait for a free connection, so a
+    # burst of commands cannot flood one account's API limits.
+    max_connections: int = 10
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AwsSettings:
@@ -70,6 +73,7 @@ class AwsClients:
             read_timeout=settings.read_timeout,
             retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},  # type: ignore[arg-type]
             user_agent_extra="iamauth",
+            max_pool_connections=settings.max_connections,
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()

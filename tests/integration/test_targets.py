@@ -185,3 +185,8 @@ def test_digests_evaluate_each_watch_in_its_own_place(
     fired = sorted((w.cluster, n.count) for w, n in result.notices)
     assert fired == [("111111111111/us-east-1/prod-db", 20), ("eu-db", 15)]
     assert sorted(calls) == sorted(p.label for p in targets.places())  # one call per place
+
+
+def test_calls_per_account_and_region_are_bounded(targets: Targets) -> None:
+    for place in targets.places():
+        assert targets.clients(place).cloudwatch().meta.config.max_pool_connections == 10  # type: ignore[attr-defined]
