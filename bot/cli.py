@@ -96,7 +96,7 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     from bot.service import IamAuthService
 
-    service = IamAuthService(AwsClients(settings.aws), event_cap=settings.event_cap)
+    service = IamAuthService.from_settings(settings)
     try:
         if args.command == "metrics":
             info, report = service.metrics(cluster, duration)
@@ -196,15 +196,12 @@ def _doctor(settings: Settings) -> int:
 
 def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
     from bot.report_json import iso
-    from bot.store.db import make_engine, migrate
     from bot.store.repo import Store
 
     if not 1 <= n <= 10_000:
         print("iamauth: -n must be from 1 to 10000.", file=sys.stderr)
         return EXIT_USAGE
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    entries = Store(engine).recent_audit(n)
+    entries = Store.open(settings.database_url).recent_audit(n)
     if as_json:
         print(json.dumps([
             {"at": iso(e.at), "user": e.user_id, "channel": e.channel_id, "action": e.action,

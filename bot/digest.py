@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.aws.clients import AwsClients
-from bot.aws.errors import AwsError, LogGroupMissing
-from bot.aws.logs import LogScan, iam_log_group
+from bot.aws.errors import AwsError
 from bot.aws.metrics import fetch_all_metrics
 from bot.aws.rds import describe_cluster
 from bot.aws.targets import Targets
@@ -24,6 +23,7 @@ from bot.domain.metrics import FAMILY_METRICS, METRICS_DELAY, Series, window_cou
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import Watch
 from bot.domain.window import Window
+from bot.service import read_log_summary
 from bot.slack.render_digest import ClusterNotices, digest_blocks
 from bot.store.repo import Digest, StateKey, Store
 
@@ -121,9 +121,9 @@ class DigestRunner:
         """The clients of the place holding a watched cluster (`prod-db` or `acct/region/prod-db`),
         and the cluster's own identifier."""
         address = parse_address(key)
-        if self.targets is None or (self.targets.single and not address.account):
+        if self.targets is None:
             return self.aws, address.cluster
-        return self.targets.clients(self.targets.resolve(address)), address.cluster
+        return self.targets.locate(address, self.aws)[0], address.cluster
 
     def _metrics(self, keys: list[str], window: Window) -> dict[str, dict[str, Series]]:
         """All watched clusters' metrics: ceil(7·N/500) GetMetricData calls per place."""
@@ -181,14 +181,7 @@ class DigestRunner:
             info = describe_cluster(clients.rds(), name)
             if not info.iam_log_export_on:
                 return None, False
-            summary = FailureSummary()
-            scan = LogScan(clients.logs(), iam_log_group(name), window, DIGEST_LOG_EVENT_CAP)
-            for page in scan.pages():
-                summary.add_lines(page)
-            summary.truncated = scan.truncated
-            return summary, True
-        except LogGroupMissing:
-            return None, True
+            return read_log_summary(clients, name, window, DIGEST_LOG_EVENT_CAP), True
         except AwsError as error:
             log.warning("digest detail for %s unavailable: %s", cluster, error)
             return None, None

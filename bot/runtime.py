@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 
 from bot.aws.clients import AwsClients
-from bot.aws.targets import Targets
 from bot.config import Settings
 from bot.digest import DigestRunner
 from bot.service import Clock, IamAuthService, utc_now
 from bot.slack.deliver import Deliverer
-from bot.store.db import make_engine, migrate
 from bot.store.repo import Store
 from bot.watching import WatchService
 
@@ -30,21 +28,13 @@ class Runtime:
     def build(
         cls, settings: Settings, *, aws: AwsClients | None = None, clock: Clock = utc_now
     ) -> Runtime:
-        aws = aws or AwsClients(settings.aws)
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        store = Store(engine)
+        service = IamAuthService.from_settings(settings, aws, clock)
+        store = Store.open(settings.database_url)
         return cls(
             settings=settings,
-            aws=aws,
+            aws=service.aws,
             store=store,
-            service=IamAuthService(
-                aws,
-                event_cap=settings.event_cap,
-                clock=clock,
-                cache_seconds=settings.cache_seconds,
-                targets=Targets(settings.targets, aws.settings),
-            ),
+            service=service,
             watching=WatchService(store, settings.watches, clock),
             clock=clock,
         )

@@ -17,6 +17,7 @@ from bot.aws.metrics import MetricQuery, cluster_metrics, get_metric_data
 from bot.aws.rds import ClusterInfo, describe_cluster
 from bot.aws.targets import Place, Targets
 from bot.cache import TtlCache
+from bot.config import Settings
 from bot.domain.address import Address
 from bot.domain.metrics import CLUSTER_DIMENSION, MetricsReport
 from bot.domain.summary import FailureSummary
@@ -46,6 +47,29 @@ class FailuresReport:
         return self.cluster.iam_log_export_on
 
 
+def read_log_summary(
+    aws: AwsClients, cluster: str, window: Window, cap: int
+) -> FailureSummary | None:
+    """What the cluster's `iam-db-auth-error` log says about `window`; None when the log group
+    does not exist (yet). Past `cap` events, the newest `cap` are counted, not the oldest."""
+    summary = FailureSummary()
+    scan = LogScan(aws.logs(), iam_log_group(cluster), window, cap)
+    try:
+        for page in scan.pages():
+            summary.add_lines(page)
+    except LogGroupMissing:
+        return None
+    if not scan.truncated:
+        return summary
+    newest = read_newest(aws.logs(), scan.group, window, cap)
+    summary = FailureSummary()
+    for page in newest.pages:
+        summary.add_lines(page)
+    summary.truncated = newest.truncated
+    summary.covered_from = newest.covered_from if newest.truncated else None
+    return summary
+
+
 class IamAuthService:
     def __init__(
         self,
@@ -62,6 +86,19 @@ class IamAuthService:
         self.event_cap = event_cap
         self.clock = clock
         self._cache: TtlCache[object] = TtlCache(cache_seconds, cache_clock)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, aws: AwsClients | None = None, clock: Clock = utc_now
+    ) -> IamAuthService:
+        aws = aws or AwsClients(settings.aws)
+        return cls(
+            aws,
+            event_cap=settings.event_cap,
+            clock=clock,
+            cache_seconds=settings.cache_seconds,
+            targets=Targets(settings.targets, aws.settings),
+        )
 
     def window(self, duration: timedelta) -> Window:
         return Window.ending_at(self.clock(), duration)
@@ -87,10 +124,9 @@ class IamAuthService:
 
     def _place(self, address: Address) -> tuple[AwsClients, str]:
         """The clients of the place holding the cluster, and its label ("" with one place)."""
-        if self.targets is None or (self.targets.single and not address.account):
+        if self.targets is None:
             return self.aws, ""
-        place = self.targets.resolve(address)
-        return self.targets.clients(place), place.label
+        return self.targets.locate(address, self.aws)
 
     def _failures(self, address: Address, duration: timedelta) -> FailuresReport:
         retries_in_this_thread(reset=True)
@@ -101,24 +137,10 @@ class IamAuthService:
         summary: FailureSummary | None = None
         group_exists = False
         if info.iam_log_export_on:
-            summary = FailureSummary()
-            scan = LogScan(aws.logs(), iam_log_group(info.identifier), window, self.event_cap)
-            try:
-                for page in scan.pages():
-                    summary.add_lines(page)
-                group_exists = True
-            except LogGroupMissing:
-                # The group appears with the first failure after the export is turned on.
-                group_exists = False
-            summary.truncated = scan.truncated
-            if scan.truncated:
-                # Too many to read them all: count the newest ones instead of the oldest.
-                newest = read_newest(aws.logs(), scan.group, window, self.event_cap)
-                summary = FailureSummary()
-                for page in newest.pages:
-                    summary.add_lines(page)
-                summary.truncated = newest.truncated
-                summary.covered_from = newest.covered_from if newest.truncated else None
+            summary = read_log_summary(aws, info.identifier, window, self.event_cap)
+            group_exists = summary is not None
+            # The group appears with the first failure after the export is turned on.
+            summary = summary or FailureSummary()
         return FailuresReport(
             info, window, summary, group_exists, metrics, retries_in_this_thread(), place
         )

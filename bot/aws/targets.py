@@ -172,6 +172,14 @@ class Targets:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(places))) as pool:
             return list(pool.map(safe, places))
 
+    def locate(self, address: Address, own: AwsClients) -> tuple[AwsClients, str]:
+        """The clients of the place holding `address`, and that place's label; with one place and
+        a short name, the process's `own` clients and no label (no lookup, no extra call)."""
+        if self.single and not address.account:
+            return own, ""
+        place = self.resolve(address)
+        return self.clients(place), place.label
+
     def resolve(self, address: Address) -> Place:
         if address.account or address.region:
             for place in self.places():

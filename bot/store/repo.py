@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.alerts import AlertState, Status, Threshold
 from bot.domain.records import Family
 from bot.domain.watches import Watch
+from bot.store.db import make_engine, migrate
 from bot.store.models import AlertStateRow, AuditRow, OutboxRow, SilenceRow, WatchRow
 
 StateKey = tuple[str, Family]  # (watch key, family)
@@ -78,6 +79,13 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """The store at DATABASE_URL, its schema brought up to date."""
+        engine = make_engine(url)
+        migrate(engine)
+        return cls(engine)
 
     def session(self) -> Session:
         return self._sessions()
