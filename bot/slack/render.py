@@ -55,15 +55,15 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         blocks = self.blocks
         if len(blocks) > MAX_BLOCKS:
-            blocks = [*blocks[: MAX_BLOCKS - 1], _context("Some detail was left out to fit.")]
+            blocks = [*blocks[: MAX_BLOCKS - 1], context("Some detail was left out to fit.")]
         return {"text": shorten(self.text, 3000), "blocks": [b.to_dict() for b in blocks]}
 
 
-def _section(text: str) -> SectionBlock:
+def section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=shorten(text, MAX_SECTION_TEXT)))
 
 
-def _context(text: str) -> ContextBlock:
+def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=shorten(text, MAX_SECTION_TEXT))])
 
 
@@ -129,7 +129,7 @@ def enable_export_text(cluster: str) -> str:
 
 def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
     blocks: list[Block] = [
-        _section(
+        section(
             f"*{summary.total:,} failed IAM authentications* in the log\n"
             f"First seen {_when(summary.first_seen)} · last seen {_when(summary.last_seen)}"
         )
@@ -147,14 +147,14 @@ def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
             f"\n{summary.users_overflow:,} failures of further distinct user names are counted "
             "but not itemised"
         )
-    blocks.append(_section("*By error code*\n" + _lines_with_more(code_lines, more_codes, "codes")))
+    blocks.append(section("*By error code*\n" + _lines_with_more(code_lines, more_codes, "codes")))
     if user_lines:
-        blocks.append(_section("*By database user*\n" + users_text))
+        blocks.append(section("*By database user*\n" + users_text))
     callers = summary.callers.top(5)
     if callers:
         caller_lines = [f"{code(arn, 200)}: *{n:,}*" for arn, n in callers]
         blocks.append(
-            _section(
+            section(
                 "*Callers refused `rds-db:connect`* (from NotAuthorized lines)\n"
                 + _lines_with_more(
                     caller_lines, len(summary.callers.counts) - len(callers), "roles"
@@ -166,7 +166,7 @@ def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
         samples = summary.samples.get(error_code)
         sample = block_quote_code(samples[-1], 500) if samples else ""
         blocks.append(
-            _section(
+            section(
                 f"*{escape(shorten(error_code, 60))}* — top users {users}\n"
                 f"_Fix:_ {escape(hint_for_code(error_code))}\n{sample}"
             )
@@ -185,7 +185,7 @@ def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
             + code(summary.unparsed_samples[0], 200)
         )
     if notes:
-        blocks.append(_context("\n".join(notes)))
+        blocks.append(context("\n".join(notes)))
     return blocks
 
 
@@ -194,18 +194,18 @@ def failures_message(report: FailuresReport) -> Message:
     window = report.window
     blocks: list[Block] = [
         _header(f"IAM auth failures · {cluster}" + (f" · {report.place}" if report.place else "")),
-        _context(f"Window {window.describe()} · log group `{escape(_group(cluster))}`"),
+        context(f"Window {window.describe()} · log group `{escape(_group(cluster))}`"),
     ]
     blocks.extend(_cluster_warnings(report.cluster))
     summary = report.summary
     metrics = report.metrics
     metric_failures = metrics.total("IamDbAuthConnectionFailure")
     if summary is None:
-        blocks.append(_section(enable_export_text(cluster)))
+        blocks.append(section(enable_export_text(cluster)))
         text = f"{cluster}: log export off; CloudWatch counts {metric_failures:,} failures"
     elif not report.log_group_exists:
         blocks.append(
-            _section(
+            section(
                 "The log export is on, but the log group does not exist yet: it is created with "
                 "the first failed IAM authentication after the export was turned on. "
                 "*No failures are logged.*"
@@ -213,7 +213,7 @@ def failures_message(report: FailuresReport) -> Message:
         )
         text = f"{cluster}: no failures logged in {window.describe()}"
     elif summary.total == 0 and summary.unparsed == 0:
-        blocks.append(_section(f"*No failed IAM authentications* in {window.describe()}."))
+        blocks.append(section(f"*No failed IAM authentications* in {window.describe()}."))
         text = f"{cluster}: no failures in {window.describe()}"
     else:
         blocks.extend(_summary_blocks(summary, window))
@@ -221,15 +221,15 @@ def failures_message(report: FailuresReport) -> Message:
     blocks.append(DividerBlock())
     family_names = [FAMILY_METRICS[f] for f in Family if f in FAMILY_METRICS]
     blocks.append(
-        _section(
+        section(
             f"*CloudWatch metrics*: {metric_failures:,} failures of "
             f"{metrics.total('IamDbAuthConnectionRequests'):,} requests\n"
             + _metrics_table(metrics, ["IamDbAuthConnectionFailure", *family_names])
         )
     )
-    blocks.append(_context(_metrics_context(metrics)))
+    blocks.append(context(_metrics_context(metrics)))
     if report.retried:
-        blocks.append(_context(SLOWER_NOT_WRONG))
+        blocks.append(context(SLOWER_NOT_WRONG))
     return Message(text=text, blocks=blocks)
 
 
@@ -239,16 +239,16 @@ def metrics_message(cluster: ClusterInfo, report: MetricsReport) -> Message:
     rate = f" ({failures / requests:.1%})" if requests else ""
     blocks: list[Block] = [
         _header(f"IAM auth metrics · {cluster.identifier}"),
-        _context(f"Window {report.window.describe()}"),
+        context(f"Window {report.window.describe()}"),
         *_cluster_warnings(cluster),
-        _section(
+        section(
             f"*{requests:,} requests*, {report.total('IamDbAuthConnectionSuccess'):,} succeeded, "
             f"*{failures:,} failed*{rate}\n" + _metrics_table(report)
         ),
     ]
     if not report.has_data:
-        blocks.append(_section("CloudWatch has no data points for this cluster in the window."))
-    blocks.append(_context(_metrics_context(report)))
+        blocks.append(section("CloudWatch has no data points for this cluster in the window."))
+    blocks.append(context(_metrics_context(report)))
     return Message(
         text=f"{cluster.identifier}: {requests:,} IAM auth requests, {failures:,} failed",
         blocks=blocks,
@@ -259,7 +259,7 @@ def _cluster_warnings(cluster: ClusterInfo) -> list[Block]:
     if cluster.iam_auth_enabled:
         return []
     return [
-        _section(
+        section(
             f":information_source: IAM database authentication is *not enabled* on "
             f"`{escape(cluster.identifier)}`: no connection uses it, so nothing can fail there."
         )
@@ -290,11 +290,11 @@ HELP_TEXT = (
 def help_message(note: str | None = None, *, open_access: bool = False) -> Message:
     blocks: list[Block] = []
     if note:
-        blocks.append(_section(note))  # built by the caller with code(), already escaped
-    blocks.append(_section(escape(HELP_TEXT)))
+        blocks.append(section(note))  # built by the caller with code(), already escaped
+    blocks.append(section(escape(HELP_TEXT)))
     if open_access:
         blocks.append(
-            _context(
+            context(
                 "Access control is off: anyone here may change watches and silences. "
                 "Name admins and cluster owners in the config's `[access]` table to turn it on."
             )
@@ -304,4 +304,4 @@ def help_message(note: str | None = None, *, open_access: bool = False) -> Messa
 
 def error_message(text: str) -> Message:
     """An error for the person who asked. It may quote their input: escaped like any text."""
-    return Message(text=escape(text), blocks=[_section(f":warning: {escape(text)}")])
+    return Message(text=escape(text), blocks=[section(f":warning: {escape(text)}")])

@@ -11,11 +11,8 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from bot.domain.alerts import Notice, NoticeKind
@@ -23,6 +20,7 @@ from bot.domain.hints import hint_for_family
 from bot.domain.summary import FailureSummary
 from bot.domain.window import format_duration
 from bot.slack.mrkdwn import code, escape, shorten
+from bot.slack.render import context, section
 
 SILENCE_ACTION = "iamauth_silence_1h"
 SHOW_FAILURES_ACTION = "iamauth_show_failures"
@@ -107,11 +105,7 @@ def digest_blocks(
     for item in shown:
         cluster = escape(item.cluster)
         lines = [notice_line(n) for n in item.notices]
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=shorten(f"*{cluster}*\n" + "\n".join(lines), 3000))
-            )
-        )
+        blocks.append(section(f"*{cluster}*\n" + "\n".join(lines)))
         fallback += [
             f"{item.cluster} {n.family.value} {n.kind.value} ({n.count})" for n in item.notices
         ]
@@ -122,8 +116,7 @@ def digest_blocks(
                 f"_Fix:_ {escape(hint_for_family(f))}"
                 for f in dict.fromkeys(n.family for n in active)
             )
-            context = "\n".join(x for x in (detail, hints) if x)
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=shorten(context, 3000))]))
+            blocks.append(context("\n".join(x for x in (detail, hints) if x)))
             window = format_duration(max(n.threshold.window for n in active) * 3)
             blocks.append(
                 ActionsBlock(
@@ -141,21 +134,11 @@ def digest_blocks(
             )
         blocks.append(DividerBlock())
     if len(items) > len(shown):
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"…and {len(items) - len(shown)} more clusters changed."
-                )
-            )
-        )
+        blocks.append(section(f"…and {len(items) - len(shown)} more clusters changed."))
     blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"From CloudWatch metrics up to {evaluated_to:%Y-%m-%d %H:%M} UTC "
-                    "(they arrive a few minutes late). `/iamauth watches` lists what is watched."
-                )
-            ]
+        context(
+            f"From CloudWatch metrics up to {evaluated_to:%Y-%m-%d %H:%M} UTC "
+            "(they arrive a few minutes late). `/iamauth watches` lists what is watched."
         )
     )
     return shorten(f"{title}: " + "; ".join(fallback), 3000), blocks

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block
 
 from bot.domain.watches import Watch
 from bot.domain.window import format_duration
 from bot.service import ClusterListing
 from bot.slack.mrkdwn import code, escape, shorten
-from bot.slack.render import Message
+from bot.slack.render import Message, context, section
 from bot.store.repo import AuditEntry
 from bot.watching import WatchListing
 
 MAX_LISTED = 40
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=shorten(text, 3000)))
+def _sections(lines: list[str]) -> list[Block]:
+    """Lines grouped into sections of at most ~2,900 characters, so none is cut."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    blocks.append(section("\n".join(chunk)))
+    return blocks
 
 
 def watch_line(watch: Watch) -> str:
@@ -34,7 +43,7 @@ def watch_saved(watch: Watch, new: bool) -> Message:
     verb = "Now watching" if new else "Updated the watch of"
     return Message(
         text=f"{verb} {watch.cluster}",
-        blocks=[_section(f":eyes: {verb} {watch_line(watch)}")],
+        blocks=[section(f":eyes: {verb} {watch_line(watch)}")],
     )
 
 
@@ -44,24 +53,22 @@ def watches_list(listing: WatchListing, now: datetime) -> Message:
         lines = [watch_line(w) for w in listing.watches[:MAX_LISTED]]
         if len(listing.watches) > MAX_LISTED:
             lines.append(f"…and {len(listing.watches) - MAX_LISTED} more")
-        blocks.append(_section("*Watches*\n" + "\n".join(lines)))
+        blocks.append(section("*Watches*\n" + "\n".join(lines)))
     else:
-        blocks.append(_section("Nothing is watched yet. Try `/iamauth watch prod-db`."))
+        blocks.append(section("Nothing is watched yet. Try `/iamauth watch prod-db`."))
     if listing.silences:
         silenced = [
             f"`{escape(s.cluster)}` until {s.until:%Y-%m-%d %H:%M} UTC"
             + (f" ({escape(shorten(s.reason, 100))})" if s.reason else "")
             for s in listing.silences.values()
         ]
-        blocks.append(_section(":no_bell: *Silenced*\n" + "\n".join(silenced)))
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=f"As of {now:%Y-%m-%d %H:%M} UTC")])
-    )
+        blocks.append(section(":no_bell: *Silenced*\n" + "\n".join(silenced)))
+    blocks.append(context(f"As of {now:%Y-%m-%d %H:%M} UTC"))
     return Message(text=f"{len(listing.watches)} watches", blocks=blocks)
 
 
 def plain(text: str) -> Message:
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def audit_line(entry: AuditEntry) -> str:
@@ -76,15 +83,7 @@ def audit_line(entry: AuditEntry) -> str:
 def audit_list(entries: list[AuditEntry]) -> Message:
     if not entries:
         return plain("The audit log is empty.")
-    lines = [audit_line(e) for e in entries]
-    blocks: list[Block] = []
-    chunk: list[str] = []
-    for line in lines:  # sections of at most ~2,900 characters each
-        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(_section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    blocks.append(_section("\n".join(chunk)))
+    blocks = _sections([audit_line(e) for e in entries])
     return Message(text=f"The last {len(entries)} audit entries", blocks=blocks[:49])
 
 
@@ -100,18 +99,10 @@ def clusters_message(listing: ClusterListing) -> Message:
     ]
     if len(rows) > MAX_CLUSTERS_LISTED:
         lines.append(f"…and {len(rows) - MAX_CLUSTERS_LISTED} more")
-    blocks: list[Block] = []
-    text = "\n".join(lines) or "No cluster with IAM database authentication enabled was found."
-    chunk: list[str] = []
-    for line in text.split("\n"):
-        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(_section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    blocks.append(_section("\n".join(chunk)))
+    blocks = _sections(lines or ["No cluster with IAM database authentication enabled was found."])
     if listing.problems:
-        blocks.append(_section(":warning: " + escape("; ".join(listing.problems))))
+        blocks.append(section(":warning: " + escape("; ".join(listing.problems))))
     return Message(
         text=f"{len(rows)} clusters with IAM auth",
-        blocks=[_section("*Clusters with IAM auth*"), *blocks][:49],
+        blocks=[section("*Clusters with IAM auth*"), *blocks][:49],
     )
