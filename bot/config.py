@@ -19,10 +19,11 @@ from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
 from bot.aws.targets import TargetSpec
 from bot.domain.access import ANY, AccessPolicy, ClusterAccess
+from bot.domain.address import REGION_PATTERN
 from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.metrics import METRICS_DELAY
-from bot.domain.watches import Watch, WatchError, make_threshold, make_watch
+from bot.domain.watches import CHANNEL_ID, Watch, WatchError, make_threshold, make_watch
 from bot.domain.window import DEFAULT_MAX_WINDOW, WindowError, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -33,7 +34,6 @@ WATCH_KEYS = frozenset(
 )  # fmt: skip
 THRESHOLD_KEYS = frozenset({"count", "window", "periods", "breaching"})
 _PRINCIPAL = re.compile(r"\A[UWS][A-Z0-9]{2,20}\Z")
-_CHANNEL = re.compile(r"\A[CGD][A-Z0-9]{2,20}\Z")
 
 
 class ConfigError(Exception):
@@ -111,7 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         ),
         event_cap=_positive_int(limits, "event_cap", DEFAULT_EVENT_CAP),
-        cache_seconds=_cache_seconds(limits),
+        cache_seconds=_positive_int(limits, "cache_seconds", 30, minimum=0, maximum=3600),
         max_window=_duration(limits, "max_window", DEFAULT_MAX_WINDOW),
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         watches=_watches(file_values.get("watch", []), text),
@@ -227,17 +227,27 @@ def _str(table: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _positive_int(table: Mapping[str, Any], key: str, default: int) -> int:
+def _positive_int(
+    table: Mapping[str, Any],
+    key: str,
+    default: int,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+) -> int:
     value = table.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"IAMAUTH_CONFIG: {key} must be a positive whole number.")
-    return value
-
-
-def _cache_seconds(table: Mapping[str, Any]) -> int:
-    value = table.get("cache_seconds", 30)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 3600:
-        raise ConfigError("IAMAUTH_CONFIG: cache_seconds must be a whole number from 0 to 3600.")
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        what = (
+            "a positive whole number"
+            if maximum is None
+            else f"a whole number from {minimum} to {maximum}"
+        )
+        raise ConfigError(f"IAMAUTH_CONFIG: {key} must be {what}.")
     return value
 
 
@@ -289,7 +299,7 @@ def _access(values: Mapping[str, Any], text: str) -> AccessPolicy:
     people = "a Slack user id (U…) or user group id (S…)"
     admins = _id_list(access, "admins", _PRINCIPAL, people, text, allow_any=False) or frozenset()
     channels = _id_list(
-        access, "channels", _CHANNEL, 'a channel id (C…) or "*"', text, allow_any=True
+        access, "channels", CHANNEL_ID, 'a channel id (C…) or "*"', text, allow_any=True
     )
     clusters: dict[str, ClusterAccess] = {}
     for name, rule in _table(values, "clusters").items():
@@ -302,7 +312,7 @@ def _access(values: Mapping[str, Any], text: str) -> AccessPolicy:
             raise ConfigError(f"{where}: [clusters.{name}] takes `channels` and `owners`.")
         clusters[cluster] = ClusterAccess(
             channels=_id_list(
-                rule, "channels", _CHANNEL, 'a channel id (C…) or "*"', text, allow_any=True
+                rule, "channels", CHANNEL_ID, 'a channel id (C…) or "*"', text, allow_any=True
             ),
             owners=_id_list(rule, "owners", _PRINCIPAL, people, text, allow_any=False)
             or frozenset(),
@@ -315,7 +325,6 @@ def _access(values: Mapping[str, Any], text: str) -> AccessPolicy:
     )
 
 
-_REGION = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
 _ROLE_ARN = re.compile(r"\Aarn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 
 
@@ -335,7 +344,7 @@ def _targets(raw: object, text: str) -> tuple[TargetSpec, ...]:
         if (
             not isinstance(regions, list)
             or not regions
-            or not all(isinstance(r, str) and _REGION.match(r) for r in regions)
+            or not all(isinstance(r, str) and REGION_PATTERN.match(r) for r in regions)
         ):
             raise ConfigError(
                 f'{where}: regions must be a list of AWS regions, like ["us-east-1"].'

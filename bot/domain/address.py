@@ -9,7 +9,7 @@ from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.text import shown
 
 _ACCOUNT = re.compile(r"\A\d{12}\Z")
-_REGION = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
+REGION_PATTERN = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def parse_address(text: str) -> Address:
     if "/" not in text:
         return Address(validate_cluster_id(text))
     parts = text.strip().split("/")
-    if len(parts) != 3 or not _ACCOUNT.match(parts[0]) or not _REGION.match(parts[1]):
+    if len(parts) != 3 or not _ACCOUNT.match(parts[0]) or not REGION_PATTERN.match(parts[1]):
         raise IdentifierError(
             f"`{shown(text, 80)}` is not a cluster address: write `prod-db` or "
             "`123456789012/us-east-1/prod-db`."

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.domain.records import Family
+from bot.domain.window import format_duration
 
 DEFAULT_REPEAT = timedelta(hours=4)
 
@@ -37,19 +38,10 @@ class Threshold:
         return self.window * self.periods
 
     def describe(self) -> str:
-        text = f"≥ {self.count} in {_short(self.window)}"
+        text = f"≥ {self.count} in {format_duration(self.window)}"
         if self.periods > 1:
             text += f" ({self.breaching} of {self.periods} windows)"
         return text
-
-
-def _short(duration: timedelta) -> str:
-    minutes = int(duration.total_seconds()) // 60
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
-    if minutes % 60 == 0:
-        return f"{minutes // 60}h"
-    return f"{minutes}m"
 
 
 @dataclass(frozen=True)

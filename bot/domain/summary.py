@@ -145,11 +145,10 @@ class FailureSummary:
         self._seen(min(map(_STAMP, lines)), max(map(_STAMP, lines)))
         self._take_samples(lines, parsed)
         if odd:
+            # parse_line decides for these: a failure of another shape, or unparsed.
             for line in lines:
                 if line[_STAMP_WIDTH:] in odd:
-                    self.add_line(
-                        line
-                    )  # parse_line decides: a failure of another shape, or unparsed
+                    self.add_line(line)
 
     def _seen(self, first: str, last: str) -> None:
         if self._first_stamp is None or first < self._first_stamp:
@@ -182,10 +181,7 @@ class FailureSummary:
                 if not any(wanted.values()):
                     break
         for code, newest_first in found.items():
-            samples = self.samples.get(code)
-            if samples is None:
-                samples = self.samples[code] = deque(maxlen=SAMPLES_PER_CODE)
-            samples.extend(reversed(newest_first))
+            self._samples_of(code).extend(reversed(newest_first))
 
     def _count_many(self, user: str, code: str, caller: str | None, n: int) -> None:
         self.total += n
@@ -210,21 +206,14 @@ class FailureSummary:
             self._last_time = record.time
 
     def _count(self, user: str, code: str, caller: str | None, raw: str) -> None:
-        self.total += 1
-        pair = (user, code)
-        pairs = self._pairs
-        if pair in pairs:
-            pairs[pair] += 1
-        elif len(pairs) < self.max_keys:
-            pairs[pair] = 1
-        else:
-            self._overflow[code] += 1
+        self._count_many(user, code, caller, 1)
+        self._samples_of(code).append(raw)
+
+    def _samples_of(self, code: str) -> deque[str]:
         samples = self.samples.get(code)
         if samples is None:
             samples = self.samples[code] = deque(maxlen=SAMPLES_PER_CODE)
-        samples.append(raw)
-        if caller:
-            self.callers.add(caller)
+        return samples
 
     def add_unparsed(self, line: str) -> None:
         self.unparsed += 1

@@ -24,7 +24,7 @@ KEY_OF_FAMILY = {family: key for key, family in FAMILY_KEYS.items()}
 MAX_THRESHOLD_WINDOW = timedelta(hours=24)
 MAX_PERIODS = 10
 MAX_COUNT = 1_000_000
-_CHANNEL_ID = re.compile(r"\A[CGD][A-Z0-9]{2,20}\Z")
+CHANNEL_ID = re.compile(r"\A[CGD][A-Z0-9]{2,20}\Z")
 _SPEC = re.compile(r"\A(?P<family>[a-z_]+)\s*>=\s*(?P<count>\d{1,7})\s*/\s*(?P<window>\w+)\Z")
 
 
@@ -52,7 +52,7 @@ class Watch:
 
 
 def validate_channel(channel: str) -> str:
-    if not _CHANNEL_ID.match(channel):
+    if not CHANNEL_ID.match(channel):
         raise WatchError(f"`{shown(channel, 30)}` is not a Slack channel id (like `C0123456789`).")
     return channel
 
