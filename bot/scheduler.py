@@ -26,7 +26,6 @@ class DigestJob:
     runner: DigestRunner
     deliverer: Deliverer
     lock: LeaderLock
-    last_tick: datetime | None = None
 
     def __call__(self) -> bool:
         if not self.lock.acquire():
@@ -41,7 +40,6 @@ class DigestJob:
             self.deliverer.deliver_pending()
         except Exception:
             log.exception("delivering digests failed")
-        self.last_tick = datetime.now(UTC)
         return True
 
 

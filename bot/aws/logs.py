@@ -131,9 +131,11 @@ def read_newest(client: CloudWatchLogsClient, group: str, window: Window, cap: i
             return NewestRead(_oldest_first(chunks), True, covered_from)
     truncated = False
     if slices and budget <= 0:
-        older = Window(window.start, slices[0].end)
-        probe = LogScan(client, group, older, 0)
-        truncated = any(True for _ in probe.event_pages()) or probe.truncated
+        # With no budget left, a scan of the rest yields nothing but says whether anything is there.
+        probe = LogScan(client, group, Window(window.start, slices[0].end), 0)
+        for _ in probe.event_pages():
+            pass
+        truncated = probe.truncated
     return NewestRead(_oldest_first(chunks), truncated, covered_from)
 
 
