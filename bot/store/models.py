@@ -89,6 +89,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ts: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What to draw under the digest (see bot/charts.py), posted in its thread after it; or None.
+    chart: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AuditRow(Base):
@@ -102,4 +104,14 @@ class AuditRow(Base):
     channel_id: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(500))  # the command text or button, truncated
     outcome: Mapped[str] = mapped_column(String(16))  # allowed, refused, invalid, error
+    detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class HeartbeatRow(Base):
+    """The last time a job ran (the digest scheduler's tick), for /healthz in another process."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     detail: Mapped[str] = mapped_column(String(500), default="")

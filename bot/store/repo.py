@@ -8,14 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.alerts import AlertState, Status, Threshold
 from bot.domain.records import Family
 from bot.domain.watches import Watch
 from bot.store.db import make_engine, migrate
-from bot.store.models import AlertStateRow, AuditRow, OutboxRow, SilenceRow, WatchRow
+from bot.store.models import (
+    AlertStateRow,
+    AuditRow,
+    HeartbeatRow,
+    OutboxRow,
+    SilenceRow,
+    WatchRow,
+)
 
 StateKey = tuple[str, Family]  # (watch key, family)
 
@@ -37,6 +44,7 @@ class OutboxItem:
     blocks: list[dict[str, Any]]
     created_at: datetime
     attempts: int
+    chart: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class Digest:
     channel: str
     text: str
     blocks: list[dict[str, Any]]
+    chart: dict[str, Any] | None = None  # drawn and posted in the digest's thread
 
 
 def _threshold_to_json(t: Threshold) -> dict[str, Any]:
@@ -190,6 +199,7 @@ class Store:
                     channel=d.channel,
                     text=d.text,
                     blocks=d.blocks,
+                    chart=d.chart,
                     created_at=now,
                     status="pending",
                     attempts=0,
@@ -206,7 +216,9 @@ class Store:
                 select(OutboxRow).where(OutboxRow.status == "pending").order_by(OutboxRow.id)
             )
             return [
-                OutboxItem(r.id, r.key, r.channel, r.text, r.blocks, r.created_at, r.attempts)
+                OutboxItem(
+                    r.id, r.key, r.channel, r.text, r.blocks, r.created_at, r.attempts, r.chart
+                )
                 for r in rows
             ]
 
@@ -255,3 +267,22 @@ class Store:
                 AuditEntry(r.at, r.user_id, r.channel_id, r.action, r.outcome, r.detail)
                 for r in rows
             ]
+
+    # Health -------------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raises when the database cannot be reached."""
+        with self.session() as session:
+            session.execute(text("SELECT 1"))
+
+    def beat(self, name: str, at: datetime, detail: str = "") -> None:
+        with self.session() as session, session.begin():
+            row = session.get(HeartbeatRow, name)
+            if row is None:
+                session.add(HeartbeatRow(name=name, at=at, detail=detail[:500]))
+            else:
+                row.at, row.detail = at, detail[:500]
+
+    def last_beat(self, name: str) -> tuple[datetime, str] | None:
+        with self.session() as session:
+            row = session.get(HeartbeatRow, name)
+            return (row.at, row.detail) if row is not None else None
