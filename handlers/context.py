@@ -8,6 +8,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from slack_sdk import WebClient
+
 from bot.domain.access import AccessPolicy, Decision, Kind
 from bot.service import IamAuthService
 from bot.slack.render import Message
@@ -30,6 +32,8 @@ class Deps:
     # The work after an ack runs here, not in Bolt's listener threads: those must stay free to
     # ack the next requests at once however slow AWS is (measured by benchmarks/ack_latency.py).
     jobs: Executor
+    # The bot's Web API client, for what a response_url cannot carry (files, threads).
+    slack: WebClient
 
     def later(self, work: Callable[[], None]) -> None:
         def run() -> None:

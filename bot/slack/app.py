@@ -61,6 +61,7 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
             store=runtime.store,
             clock=runtime.clock,
             jobs=ThreadPoolExecutor(max_workers=JOB_THREADS, thread_name_prefix="iamauth-job"),
+            slack=client,
         ),
     )
     return app
