@@ -34,16 +34,12 @@ T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)
 
 
 def reset_postgres() -> Engine:
+    """Every table the models define (so a new migration's table is never left behind), and
+    Alembic's version table."""
     engine = make_engine(PG_URL)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
-        for table in (
-            "audit_log",
-            "outbox",
-            "silences",
-            "alert_states",
-            "watches",
-            "alembic_version",
-        ):
+        for table in [*tables, "alembic_version"]:
             connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     return engine
 
