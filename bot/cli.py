@@ -7,11 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
+from bot import telemetry
 from bot.aws.clients import AwsClients
 from bot.aws.errors import AwsError
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.metrics import MetricsReport
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 from bot.logs import configure_logging
 from bot.runtime import Runtime
@@ -41,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("cluster", help="RDS cluster identifier")
         command.add_argument("--since", default=DEFAULT_WINDOW, help="window: 15m, 1h, 24h, 7d")
         command.add_argument("--json", action="store_true", help="print JSON for machines")
+    sub.choices["metrics"].add_argument(
+        "--png", metavar="FILE", type=Path, help="also draw the metrics chart into FILE (PNG)"
+    )
+    sub.choices["failures"].add_argument(
+        "--clients",
+        action="store_true",
+        help="also match the postgresql log: who failed from where (client addresses, databases)",
+    )
     sub.add_parser("demo", help="run the real bot against an embedded AWS emulator")
     sub.add_parser("doctor", help="check the Slack token, the AWS identity and permissions")
     clusters = sub.add_parser("clusters", help="list clusters with IAM auth in every target")
@@ -54,7 +65,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = {"failures", "metrics", "demo", "doctor", "audit", "clusters"}
-    configure_logging("WARNING" if args.command in quiet else None)
+    # Server processes log JSON lines for log pipelines; terminal commands log text.
+    configure_logging(
+        "WARNING" if args.command in quiet else None,
+        json_default=args.command in {"run", "web", "clock"},
+    )
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -97,12 +112,14 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import IamAuthService
 
     service = IamAuthService.from_settings(settings)
+    chart: MetricsReport | None = None
     try:
         if args.command == "metrics":
             info, report = service.metrics(cluster, duration)
             output = metrics_json(report) if args.json else metrics_message(info, report).to_dict()
+            chart = report if args.png else None
         else:
-            failures = service.failures(cluster, duration)
+            failures = service.failures(cluster, duration, clients=args.clients)
             if failures.summary is None:
                 print(
                     f"iamauth: the iam-db-auth-error log export is off for {cluster}, so there is no "
@@ -111,7 +128,7 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 return EXIT_AWS
             output = (
-                failures_json(cluster, failures.window, failures.summary)
+                failures_json(cluster, failures.window, failures.summary, failures.clients)
                 if args.json
                 else failures_message(failures).to_dict()
             )
@@ -119,7 +136,22 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
         print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
         return EXIT_AWS
     print(json.dumps(output, indent=2) if args.json else render_message(output))
+    if chart is not None and not _write_chart(args.png, chart, as_json=args.json):
+        return EXIT_USAGE
     return 0
+
+
+def _write_chart(path: Path, report: MetricsReport, *, as_json: bool) -> bool:
+    """The chart `/iamauth metrics` posts, as a file; says where (on stderr beside JSON)."""
+    from bot.charts import metrics_chart
+
+    try:
+        path.write_bytes(metrics_chart(report))
+    except OSError as error:
+        print(f"iamauth: cannot write the chart to {path}: {error.strerror}", file=sys.stderr)
+        return False
+    print(f"Chart written to {path}", file=sys.stderr if as_json else sys.stdout)
+    return True
 
 
 def _socket_mode(settings: Settings) -> int:
@@ -138,6 +170,7 @@ def _socket_mode(settings: Settings) -> int:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
     scheduler = background(job, settings.tick_seconds)
+    telemetry.serve_if_asked()
     scheduler.start()
     try:
         SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
@@ -171,6 +204,7 @@ def _clock(settings: Settings, *, once: bool) -> int:
             if not job():
                 print("iamauth: another process is the leader; nothing done.", file=sys.stderr)
             return 0
+        telemetry.serve_if_asked()
         blocking(job, settings.tick_seconds).start()
     except KeyboardInterrupt:
         pass

@@ -109,7 +109,7 @@ def run_demo() -> int:
         )
         runtime = Runtime.build(settings, aws=aws)
         app = build_app(runtime)
-        with LocalServer(wsgi_app(app)) as web:
+        with LocalServer(wsgi_app(app, runtime)) as web:
             for n, text in enumerate(COMMANDS):
                 _ask(web.url, slack, settings, text, f"demo{n}")
         _digests(runtime, slack, now)

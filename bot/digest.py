@@ -19,7 +19,9 @@ from bot.aws.rds import describe_cluster
 from bot.aws.targets import Targets
 from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, Notice, NoticeKind, observe, step
+from bot.domain.chart_spec import DigestChart, digest_chart, fetch_span
 from bot.domain.metrics import FAMILY_METRICS, METRICS_DELAY, Series, window_counts
+from bot.domain.records import Family
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import Watch
 from bot.domain.window import Window
@@ -28,6 +30,9 @@ from bot.slack.render_digest import ClusterNotices, digest_blocks
 from bot.store.repo import Digest, StateKey, Store
 
 DIGEST_LOG_EVENT_CAP = 20_000
+# Notices whose digest carries a chart of the family: news of a breach, not repeats or recoveries.
+CHARTED = frozenset({NoticeKind.FIRING, NoticeKind.ESCALATED})
+ChartKey = tuple[str, str, Family]  # channel, cluster, family
 log = logging.getLogger(__name__)
 
 
@@ -76,13 +81,15 @@ class DigestRunner:
             return TickResult()
         # Metrics arrive late: evaluate windows that ended `metrics_delay` ago.
         end = floor_minute(now - self.metrics_delay)
-        lookback = max(t.lookback for w in watches for t in w.thresholds)
-        window = Window(end - lookback, end)
+        thresholds = [t for w in watches for t in w.thresholds]
+        window = Window(end - max(t.lookback for t in thresholds), end)
         clusters = sorted({w.cluster for w in watches})
-        metrics = self._metrics(clusters, window)
+        # One fetch serves the thresholds and the digests' charts, which look further back.
+        metrics = self._metrics(clusters, Window(end - fetch_span(thresholds), end))
         silences = self.store.active_silences(now)
 
         changed: dict[StateKey, AlertState] = {}
+        charts: dict[ChartKey, DigestChart] = {}
         result = TickResult(evaluated=window, clusters=len(clusters))
         for watch in watches:
             if watch.cluster not in metrics:
@@ -105,8 +112,12 @@ class DigestRunner:
                     changed[key] = after
                 if notice is not None:
                     result.notices.append((watch, notice))
+                    if notice.kind in CHARTED:
+                        charts[(watch.channel, watch.cluster, threshold.family)] = digest_chart(
+                            watch.cluster, threshold, series, end
+                        )
 
-        digests = self._digests(result.notices, end)
+        digests = self._digests(result.notices, end, charts)
         result.outbox_ids = self.store.commit_tick(changed, digests, now, stale_keys=stale)
         if result.notices:
             log.info(
@@ -142,7 +153,12 @@ class DigestRunner:
                 out[key] = fetched[cluster]
         return out
 
-    def _digests(self, notices: list[tuple[Watch, Notice]], end: datetime) -> list[Digest]:
+    def _digests(
+        self,
+        notices: list[tuple[Watch, Notice]],
+        end: datetime,
+        charts: dict[ChartKey, DigestChart],
+    ) -> list[Digest]:
         by_channel: dict[str, dict[str, list[Notice]]] = defaultdict(lambda: defaultdict(list))
         for watch, notice in notices:
             by_channel[watch.channel][watch.cluster].append(notice)
@@ -166,7 +182,20 @@ class DigestRunner:
                     ClusterNotices(cluster, tuple(cluster_notices), summary, export, log_window)
                 )
             text, blocks = digest_blocks(items, end)
-            digests.append(Digest(channel, text, [b.to_dict() for b in blocks]))
+            # One chart per digest: the family breaching hardest, relative to its threshold.
+            chart = max(
+                (charts[k] for k in charts if k[0] == channel and k[1] in clusters),
+                key=lambda c: c.breach_ratio,
+                default=None,
+            )
+            digests.append(
+                Digest(
+                    channel,
+                    text,
+                    [b.to_dict() for b in blocks],
+                    chart.to_json() if chart else None,
+                )
+            )
         return digests
 
     def _log_summary(

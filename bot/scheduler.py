@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digest import DigestRunner
+from bot.health import DIGEST_BEAT
 from bot.slack.deliver import Deliverer
 from bot.store.leader import LeaderLock
 
@@ -21,7 +23,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DigestJob:
-    """One tick, done only by the leader: evaluate and write the outbox, then post it."""
+    """One tick, done only by the leader: evaluate and write the outbox, post it, leave a heartbeat.
+
+    Only the leader beats: the heartbeat says digests are being evaluated and posted. A standby
+    that beat too would hide a leader that holds the lock but no longer ticks.
+    """
 
     runner: DigestRunner
     deliverer: Deliverer
@@ -31,16 +37,29 @@ class DigestJob:
         if not self.lock.acquire():
             log.debug("standing by: another process is the leader")
             return False
+        problems = []
         try:
             self.runner.tick()
         except Exception:
             # The outbox may still hold digests of earlier ticks: deliver them regardless.
             log.exception("digest tick failed")
+            problems.append("the tick failed")
+        posted = 0
         try:
-            self.deliverer.deliver_pending()
+            posted = self.deliverer.deliver_pending()
         except Exception:
             log.exception("delivering digests failed")
+            problems.append("delivering failed")
+        self._beat(
+            f"pid {os.getpid()}: {posted} digest(s) posted" + "".join(f"; {p}" for p in problems)
+        )
         return True
+
+    def _beat(self, detail: str) -> None:
+        try:
+            self.deliverer.store.beat(DIGEST_BEAT, self.deliverer.clock(), detail)
+        except Exception:
+            log.exception("could not record the scheduler's heartbeat")
 
 
 def schedule(scheduler: BaseScheduler, job: DigestJob, seconds: int) -> BaseScheduler:

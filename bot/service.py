@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 from bot.aws.clients import AwsClients, retries_in_this_thread
 from bot.aws.errors import LogGroupMissing
-from bot.aws.logs import DEFAULT_EVENT_CAP, LogScan, iam_log_group, read_newest
+from bot.aws.logs import DEFAULT_EVENT_CAP, iam_log_group, read_window
 from bot.aws.metrics import MetricQuery, cluster_metrics, get_metric_data
-from bot.aws.rds import ClusterInfo, describe_cluster
+from bot.aws.rds import ClusterInfo, describe_cluster, enable_iam_log_export
 from bot.aws.targets import Place, Targets
 from bot.cache import TtlCache
 from bot.config import Settings
+from bot.correlation import ClientsAnswer, who_failed_from_where
 from bot.domain.address import Address
 from bot.domain.metrics import CLUSTER_DIMENSION, MetricsReport
 from bot.domain.summary import FailureSummary
@@ -25,6 +26,9 @@ from bot.domain.window import Window
 
 Clock = Callable[[], datetime]
 DEFAULT_CACHE_SECONDS = 30.0
+# Following a log-export change until the cluster is `available` again (Aurora: a few minutes).
+MODIFY_POLL_SECONDS = 15.0
+MODIFY_TIMEOUT_SECONDS = 20 * 60.0
 
 
 def utc_now() -> datetime:
@@ -41,6 +45,7 @@ class FailuresReport:
     metrics: MetricsReport
     retried: int = 0  # AWS calls retried after throttling or errors: slower, not wrong
     place: str = ""  # `account/region` when iamauth watches more than one
+    clients: ClientsAnswer | None = None  # who failed from where; None when not asked
 
     @property
     def log_export_on(self) -> bool:
@@ -48,25 +53,23 @@ class FailuresReport:
 
 
 def read_log_summary(
-    aws: AwsClients, cluster: str, window: Window, cap: int
+    aws: AwsClients, cluster: str, window: Window, cap: int, *, keep_events: bool = False
 ) -> FailureSummary | None:
     """What the cluster's `iam-db-auth-error` log says about `window`; None when the log group
-    does not exist (yet). Past `cap` events, the newest `cap` are counted, not the oldest."""
-    summary = FailureSummary()
-    scan = LogScan(aws.logs(), iam_log_group(cluster), window, cap)
+    does not exist (yet). Past `cap` events, the newest `cap` are counted, not the oldest.
+    `keep_events` also keeps each failure's (time, user, code), for matching to other logs."""
     try:
-        for page in scan.pages():
-            summary.add_lines(page)
+        read = read_window(
+            aws.logs(),
+            iam_log_group(cluster),
+            window,
+            cap,
+            lambda: FailureSummary(events=[] if keep_events else None),
+        )
     except LogGroupMissing:
         return None
-    if not scan.truncated:
-        return summary
-    newest = read_newest(aws.logs(), scan.group, window, cap)
-    summary = FailureSummary()
-    for page in newest.pages:
-        summary.add_lines(page)
-    summary.truncated = newest.truncated
-    summary.covered_from = newest.covered_from if newest.truncated else None
+    summary = read.sink
+    summary.truncated, summary.covered_from = read.truncated, read.covered_from
     return summary
 
 
@@ -80,8 +83,12 @@ class IamAuthService:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         cache_clock: Callable[[], float] = time.monotonic,
         targets: Targets | None = None,
+        modify_poll_seconds: float = MODIFY_POLL_SECONDS,
+        modify_timeout_seconds: float = MODIFY_TIMEOUT_SECONDS,
     ) -> None:
         self.aws = aws
+        self.modify_poll_seconds = modify_poll_seconds
+        self.modify_timeout_seconds = modify_timeout_seconds
         self.targets = targets
         self.event_cap = event_cap
         self.clock = clock
@@ -103,11 +110,15 @@ class IamAuthService:
     def window(self, duration: timedelta) -> Window:
         return Window.ending_at(self.clock(), duration)
 
-    def failures(self, cluster: str | Address, duration: timedelta) -> FailuresReport:
-        """Failures of the window ending now (or the same answer, if asked in the last 30 s)."""
+    def failures(
+        self, cluster: str | Address, duration: timedelta, clients: bool = False
+    ) -> FailuresReport:
+        """Failures of the window ending now (or the same answer, if asked in the last 30 s).
+        `clients` also matches them to the postgresql log: who failed from where."""
         address = cluster if isinstance(cluster, Address) else Address(cluster)
         report = self._cache.get(
-            ("failures", str(address), duration), lambda: self._failures(address, duration)
+            ("failures", str(address), duration, clients),
+            lambda: self._failures(address, duration, clients),
         )
         assert isinstance(report, FailuresReport)
         return report
@@ -128,7 +139,7 @@ class IamAuthService:
             return self.aws, ""
         return self.targets.locate(address, self.aws)
 
-    def _failures(self, address: Address, duration: timedelta) -> FailuresReport:
+    def _failures(self, address: Address, duration: timedelta, clients: bool) -> FailuresReport:
         retries_in_this_thread(reset=True)
         window = self.window(duration)
         aws, place = self._place(address)
@@ -137,12 +148,17 @@ class IamAuthService:
         summary: FailureSummary | None = None
         group_exists = False
         if info.iam_log_export_on:
-            summary = read_log_summary(aws, info.identifier, window, self.event_cap)
+            summary = read_log_summary(
+                aws, info.identifier, window, self.event_cap, keep_events=clients
+            )
             group_exists = summary is not None
             # The group appears with the first failure after the export is turned on.
-            summary = summary or FailureSummary()
+            summary = summary or FailureSummary(events=[] if clients else None)
+        answer = None
+        if clients:
+            answer = who_failed_from_where(aws, info, window, summary, self.event_cap)
         return FailuresReport(
-            info, window, summary, group_exists, metrics, retries_in_this_thread(), place
+            info, window, summary, group_exists, metrics, retries_in_this_thread(), place, answer
         )
 
     def _metrics(self, address: Address, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:
@@ -150,6 +166,53 @@ class IamAuthService:
         aws, _ = self._place(address)
         info = describe_cluster(aws.rds(), address.cluster)
         return info, cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
+
+    # Log exports --------------------------------------------------------------------------------
+    def log_exports(self, cluster: str | Address) -> LogExports:
+        """The cluster's log exports, read fresh (never cached): people ask this to follow a change."""
+        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        aws, place = self._place(address)
+        return LogExports(describe_cluster(aws.rds(), address.cluster), place)
+
+    def enable_iam_log_export(self, cluster: str | Address) -> ExportChange:
+        """Turn the `iam-db-auth-error` export on, unless it is on or being turned on already."""
+        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        aws, place = self._place(address)
+        info = describe_cluster(aws.rds(), address.cluster)
+        if info.iam_log_export_on or info.iam_log_export_pending:
+            return ExportChange(info, place, requested=False)
+        changed = enable_iam_log_export(aws.rds(), info.identifier)
+        # Answers cached before the change say "export off": none may be served after it.
+        self._cache.clear()
+        return ExportChange(changed, place, requested=True)
+
+    def wait_for_iam_log_export(self, cluster: str | Address) -> ClusterInfo | None:
+        """Poll until the cluster is `available` with the export on; None after the timeout.
+        Both are checked: right after ModifyDBCluster a cluster may still say `available`."""
+        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        aws, _ = self._place(address)
+        deadline = time.monotonic() + self.modify_timeout_seconds
+        while True:
+            info = describe_cluster(aws.rds(), address.cluster)
+            if info.status == "available" and info.iam_log_export_on:
+                self._cache.clear()
+                return info
+            if time.monotonic() + self.modify_poll_seconds > deadline:
+                return None
+            time.sleep(self.modify_poll_seconds)
+
+
+@dataclass(frozen=True)
+class LogExports:
+    cluster: ClusterInfo
+    place: str = ""  # `account/region` when iamauth watches more than one
+
+
+@dataclass(frozen=True)
+class ExportChange:
+    cluster: ClusterInfo  # as ModifyDBCluster answered, or as described when nothing was asked
+    place: str
+    requested: bool  # False: the export was on, or being turned on, already; nothing was called
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,39 @@
-"""`iamauth web`: gunicorn serving the WSGI app, the same as the Procfile's `web:` line."""
+"""`iamauth web`: gunicorn serving the WSGI app, the same command line as the Procfile's `web:`.
+
+gunicorn runs in a fresh process (exec) rather than inside this one: bot/gunicorn_conf.py must set
+PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported, and this process imported it
+already (the CLI imports the runtime).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
 
-from gunicorn.app.base import BaseApplication
+from bot.config import Settings
 
-from bot.config import ConfigError, Settings
+CONFIG_MODULE = "python:bot.gunicorn_conf"
+APP = "bot.slack.app:create_wsgi_app()"
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from bot.slack.app import create_wsgi_app
-
-        return create_wsgi_app()
+def gunicorn_argv(port: int, *, workers: int, threads: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "--config", CONFIG_MODULE,
+        "--bind", f"0.0.0.0:{port}", "--worker-class", "gthread",
+        "--workers", str(workers), "--threads", str(threads), APP,
+    ]  # fmt: skip
 
 
 def serve(settings: Settings, *, workers: int, threads: int) -> int:
-    # Fail before forking workers when the configuration cannot work.
+    # Fail before starting gunicorn when the configuration cannot work.
     if not settings.slack_bot_token or not settings.slack_signing_secret:
         print(
             "iamauth: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set for `iamauth web`.",
             file=sys.stderr,
         )
         return 2
-    try:
-        _Gunicorn(
-            {
-                "bind": f"0.0.0.0:{settings.port}",
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread",
-                "accesslog": "-",
-            }
-        ).run()
-    except ConfigError as error:
-        print(f"iamauth: {error}", file=sys.stderr)
-        return 2
-    return 0
+    argv = gunicorn_argv(settings.port, workers=workers, threads=threads)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)  # noqa: S606  # our own interpreter and arguments, no shell
+    return 0  # not reached: exec replaces this process

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bot import request_id
 from bot.domain.access import Kind
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
@@ -22,6 +23,8 @@ from handlers.context import Deps
 from handlers.silences import silence_job
 
 log = logging.getLogger(__name__)
+# Names the clicks are counted under in iamauth_commands_total.
+SILENCE_BUTTON, FAILURES_BUTTON = "button:silence", "button:show-failures"
 _USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,20}\Z")
 
 
@@ -34,11 +37,17 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _turned_down(
-    deps: Deps, respond: Respond, who: tuple[str, str, str], outcome: str, reason: str
+    deps: Deps,
+    respond: Respond,
+    who: tuple[str, str, str],
+    outcome: str,
+    reason: str,
+    *,
+    command: str = "button",
 ) -> None:
     """Audit a click that was refused or invalid, and tell only the person who clicked why."""
     user, channel, action = who
-    deps.audit(user, channel, action, outcome, reason)
+    deps.audit(user, channel, action, outcome, reason, command=command)
     respond(**error_message(reason).to_dict(), response_type="ephemeral", replace_original=False)
 
 
@@ -47,24 +56,25 @@ def make_silence_listener(deps: Deps) -> Callable[..., None]:
         ack()
         deps.later(lambda: silence_clicked(deps, respond, body))
 
-    return on_silence
+    return request_id.new_request(on_silence)
 
 
 def silence_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
     value, user, channel = _clicked(body)
     action = f"button {SILENCE_ACTION} {value}"
+    who = (user, channel, action)
     try:
         cluster = validate_cluster_id(value)
     except IdentifierError as error:
-        _turned_down(deps, respond, (user, channel, action), "invalid", str(error))
+        _turned_down(deps, respond, who, "invalid", str(error), command=SILENCE_BUTTON)
         return
     decision = deps.decide(Kind.CHANGE, cluster, user, channel)
     if not decision.allowed:
-        _turned_down(deps, respond, (user, channel, action), "refused", decision.reason)
+        _turned_down(deps, respond, who, "refused", decision.reason, command=SILENCE_BUTTON)
         return
     job = silence_job(deps, cluster, timedelta(hours=1), "from the digest button", user)
-    message, outcome = run_job(job, "button", "silence")
-    deps.audit(user, channel, action, outcome)
+    message, outcome = run_job(job, SILENCE_BUTTON)
+    deps.audit(user, channel, action, outcome, command=SILENCE_BUTTON)
     # In the channel, so everyone who saw the digest knows it was silenced (and by whom).
     text = message.text + (f" (by <@{user}>)" if user else "")
     respond(text=text, response_type="in_channel", replace_original=False)
@@ -75,27 +85,27 @@ def make_show_failures_listener(deps: Deps) -> Callable[..., None]:
         ack()
         deps.later(lambda: show_failures_clicked(deps, respond, body))
 
-    return on_show_failures
+    return request_id.new_request(on_show_failures)
 
 
 def show_failures_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
     value, user, channel = _clicked(body)
     action = f"button {SHOW_FAILURES_ACTION} {value}"
+    who = (user, channel, action)
     try:
         data = json.loads(value)
         cluster = validate_cluster_id(str(data.get("cluster", "")))
         duration = parse_duration(str(data.get("window", DEFAULT_WINDOW)), maximum=deps.max_window)
     except (ValueError, AttributeError, IdentifierError, WindowError):
-        _turned_down(
-            deps, respond, (user, channel, action), "invalid", "This button's data is not valid."
-        )
+        invalid = "This button's data is not valid."
+        _turned_down(deps, respond, who, "invalid", invalid, command=FAILURES_BUTTON)
         return
     decision = deps.decide(Kind.READ, cluster, user, channel)
     if not decision.allowed:
-        _turned_down(deps, respond, (user, channel, action), "refused", decision.reason)
+        _turned_down(deps, respond, who, "refused", decision.reason, command=FAILURES_BUTTON)
         return
     message, outcome = run_job(
-        lambda: failures_message(deps.service.failures(cluster, duration)), "button", "failures"
+        lambda: failures_message(deps.service.failures(cluster, duration)), FAILURES_BUTTON
     )
-    deps.audit(user, channel, action, outcome)
+    deps.audit(user, channel, action, outcome, command=FAILURES_BUTTON)
     respond(**message.to_dict(), response_type="ephemeral", replace_original=False)

@@ -1,9 +1,10 @@
-"""Reading the words after a subcommand: `<cluster> [window] [public]`."""
+"""Reading the words after a subcommand: `<cluster> [window] [public]` and its optional words."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.domain.address import Address, parse_address
@@ -19,16 +20,24 @@ class UsageError(ValueError):
 class ClusterQuery:
     address: Address
     duration: timedelta
+    flags: frozenset[str] = field(default_factory=frozenset)  # optional words given, lower case
 
     @property
     def cluster(self) -> str:
         return self.address.cluster
 
 
-def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> ClusterQuery:
-    usage = f"Usage: `/iamauth {subcommand} <cluster> [window]`, for example `/iamauth {subcommand} prod-db 24h`."
+def cluster_query(
+    subcommand: str, words: list[str], max_window: timedelta, flags: Collection[str] = ()
+) -> ClusterQuery:
+    """`<cluster> [window]`; any of `flags` (optional words such as `clients`) may stand anywhere
+    after the cluster."""
+    options = "".join(f" [{flag}]" for flag in flags)
+    usage = f"Usage: `/iamauth {subcommand} <cluster> [window]{options}`, for example `/iamauth {subcommand} prod-db 24h`."
     if not words:
         raise UsageError(f"Which cluster? {usage}")
+    given = frozenset(w.lower() for w in words[1:] if w.lower() in flags)
+    words = words[:1] + [w for w in words[1:] if w.lower() not in flags]
     if len(words) > 2:
         raise UsageError(f"Too many words. {usage}")
     address = cluster_address(words[0])
@@ -38,7 +47,7 @@ def cluster_query(subcommand: str, words: list[str], max_window: timedelta) -> C
         )
     except WindowError as error:
         raise UsageError(str(error)) from None
-    return ClusterQuery(address, duration)
+    return ClusterQuery(address, duration, given)
 
 
 def cluster_address(word: str) -> Address:

@@ -8,16 +8,16 @@ on AWS or on looking up user groups. Every command is written to the audit log w
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bot import request_id
 from bot.aws.errors import AwsError
 from bot.slack.mrkdwn import code
 from bot.slack.render import Message, error_message, help_message
-from handlers import audit, clusters, failures, metrics, silences, watches
+from handlers import audit, clusters, failures, logs, metrics, silences, watches
 from handlers.args import UsageError
 from handlers.context import CommandRequest, Deps, Job, Prepared
 
@@ -35,6 +35,8 @@ ROUTES: Mapping[str, Prepare] = {
     "unsilence": silences.prepare_unsilence,
     "audit": audit.prepare,
     "clusters": clusters.prepare,
+    "logs": logs.prepare_logs,
+    "enable-logs": logs.prepare_enable_logs,
 }
 
 log = logging.getLogger(__name__)
@@ -51,36 +53,36 @@ def make_listener(deps: Deps) -> Callable[..., None]:
         subcommand = words[0].lower() if words else "help"
         if subcommand == "help":
             ack(**help_message(open_access=not deps.policy.enforced).to_dict())
-            deps.audit(user, channel, action, "allowed")
+            deps.audit(user, channel, action, "allowed", command="help")
             return
         prepare = ROUTES.get(subcommand)
         if prepare is None:
             note = f"{code(words[0], 30)} is not an iamauth command."
             ack(**help_message(note, open_access=not deps.policy.enforced).to_dict())
-            deps.audit(user, channel, action, "invalid", "unknown subcommand")
+            deps.audit(user, channel, action, "invalid", "unknown subcommand", command="unknown")
             return
         try:
             prepared = prepare(CommandRequest(words[1:], user, channel), deps)
         except UsageError as error:
             ack(**error_message(str(error)).to_dict())
-            deps.audit(user, channel, action, "invalid", str(error))
+            deps.audit(user, channel, action, "invalid", str(error), command=subcommand)
             return
         ack()
 
         def finish() -> None:
             decision = deps.decide(prepared.kind, prepared.cluster, user, channel)
             if not decision.allowed:
-                deps.audit(user, channel, action, "refused", decision.reason)
+                deps.audit(user, channel, action, "refused", decision.reason, command=subcommand)
                 _respond(respond, error_message(decision.reason), public=False)
                 return
-            request_id = uuid.uuid4().hex[:12]
-            message, outcome = run_job(prepared.job, request_id, subcommand)
-            deps.audit(user, channel, action, outcome, "" if outcome == "allowed" else message.text)
+            message, outcome = run_job(prepared.job, subcommand)
+            detail = "" if outcome == "allowed" else message.text
+            deps.audit(user, channel, action, outcome, detail, command=subcommand)
             _respond(respond, message, public=public)
 
         deps.later(finish)
 
-    return on_iamauth
+    return request_id.new_request(on_iamauth)
 
 
 def _respond(respond: Respond, message: Message, *, public: bool) -> None:
@@ -90,15 +92,17 @@ def _respond(respond: Respond, message: Message, *, public: bool) -> None:
         log.exception("posting the reply to response_url failed")
 
 
-def run_job(job: Job, request_id: str, what: str) -> tuple[Message, str]:
-    """Run a prepared job; errors become a plain sentence. Returns the reply and the outcome."""
+def run_job(job: Job, what: str) -> tuple[Message, str]:
+    """Run a prepared job; errors become a plain sentence. Returns the reply and the outcome.
+    An unexpected error's reply names the request id that is on its log lines."""
+    rid = request_id.current() or request_id.new_id()  # a listener not wrapped in new_request
     try:
         return job(), "allowed"
     except AwsError as error:
-        log.info("request %s (%s): %s", request_id, what, error)
+        log.info("request %s (%s): %s", rid, what, error)
         return error_message(str(error)), "error"
     except Exception:
-        log.exception("request %s (%s) failed", request_id, what)
+        log.exception("request %s (%s) failed", rid, what)
         return error_message(
-            f"Something went wrong inside iamauth (request `{request_id}`); the details are logged."
+            f"Something went wrong inside iamauth (request `{rid}`); the details are logged."
         ), "error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -15,6 +16,7 @@ from bot.service import IamAuthService
 from bot.slack.render import Message
 from bot.slack.usergroups import UserGroups
 from bot.store.repo import AuditEntry, Store
+from bot.telemetry import COMMANDS
 from bot.watching import WatchService
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,8 @@ class Deps:
             except Exception:
                 log.exception("a command's work after the ack failed")
 
-        self.jobs.submit(run)
+        # The job thread runs in a copy of this context, so it logs under the same request id.
+        self.jobs.submit(contextvars.copy_context().run, run)
 
     def decide(self, kind: Kind, cluster: str | None, user: str, channel: str) -> Decision:
         groups: frozenset[str] = frozenset()
@@ -50,8 +53,28 @@ class Deps:
             groups = self.groups.groups_of(user, self.policy.groups_mentioned(cluster))
         return self.policy.decide(kind, cluster, user, channel, groups)
 
-    def audit(self, user: str, channel: str, action: str, outcome: str, detail: str = "") -> None:
-        """Record who did what where; a failing audit write is logged, never fatal to the reply."""
+    def audit(
+        self,
+        user: str,
+        channel: str,
+        action: str,
+        outcome: str,
+        detail: str = "",
+        *,
+        command: str = "other",
+    ) -> None:
+        """Record who did what where, and count it under `command` (a fixed name, never typed
+        text); a failing audit write is logged, never fatal to the reply."""
+        COMMANDS.labels(command, outcome).inc()
+        log.info(
+            "%s by %s in %s: %s %r",
+            command,
+            user,
+            channel,
+            outcome,
+            action,
+            extra={"command": command, "outcome": outcome, "user": user, "channel": channel},
+        )
         try:
             self.store.record_audit(
                 AuditEntry(self.clock(), user, channel, action, outcome, detail)

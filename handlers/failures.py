@@ -1,4 +1,4 @@
-"""`/iamauth failures <cluster> [window]`."""
+"""`/iamauth failures <cluster> [window] [clients]`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from bot.slack.render import failures_message
 from handlers.args import cluster_query
 from handlers.context import CommandRequest, Deps, Prepared
 
+CLIENTS_WORD = "clients"  # also match the postgresql log: who failed from where
+
 
 def prepare(request: CommandRequest, deps: Deps) -> Prepared:
-    query = cluster_query("failures", request.words, deps.max_window)
+    query = cluster_query("failures", request.words, deps.max_window, (CLIENTS_WORD,))
+    clients = CLIENTS_WORD in query.flags
     return Prepared(
-        lambda: failures_message(deps.service.failures(query.address, query.duration)),
+        lambda: failures_message(deps.service.failures(query.address, query.duration, clients)),
         Kind.READ,
         query.cluster,
     )

@@ -1,17 +1,25 @@
-"""`/iamauth metrics <cluster> [window]`."""
+"""`/iamauth metrics <cluster> [window]`: the numbers as text, and their chart in the channel."""
 
 from __future__ import annotations
 
 from bot.domain.access import Kind
-from bot.slack.render import metrics_message
+from bot.slack.chart_posts import post_metrics_chart
+from bot.slack.render import Message, context, metrics_message
 from handlers.args import cluster_query
 from handlers.context import CommandRequest, Deps, Prepared
 
 
 def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     query = cluster_query("metrics", request.words, deps.max_window)
-    return Prepared(
-        lambda: metrics_message(*deps.service.metrics(query.address, query.duration)),
-        Kind.READ,
-        query.cluster,
-    )
+
+    def answer() -> Message:
+        info, report = deps.service.metrics(query.address, query.duration)
+        message = metrics_message(info, report)
+        # A chart of nothing says no more than the text already does.
+        if report.has_data:
+            problem = post_metrics_chart(deps.slack, request.channel_id, report)
+            if problem:
+                message.blocks.append(context(f":warning: Chart not posted: {problem}."))
+        return message
+
+    return Prepared(answer, Kind.READ, query.cluster)

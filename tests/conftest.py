@@ -127,7 +127,7 @@ def runtime(settings: Settings, aws: AwsClients, clock: Callable[[], datetime]) 
 def bot(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
     app = build_app(runtime)
     assert runtime.settings.slack_signing_secret
-    with LocalServer(wsgi_app(app)) as server:
+    with LocalServer(wsgi_app(app, runtime)) as server:
         yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
 
 

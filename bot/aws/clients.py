@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from bot.telemetry import count_aws_calls
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -92,6 +94,7 @@ class AwsClients:
                     endpoint_url=self.settings.endpoint_url,
                 )
                 client.meta.events.register("after-call", _note_retries)
+                count_aws_calls(client.meta.events)
                 self._clients[service] = client
             return client
 

@@ -19,6 +19,10 @@ class LogGroupMissing(AwsError):
     pass
 
 
+class ClusterBusy(AwsError):
+    """The cluster cannot be changed in its current state (modifying, stopped, …)."""
+
+
 ACCESS_DENIED_CODES = frozenset(
     {
         "AccessDenied",

@@ -1,12 +1,13 @@
-"""FilterLogEvents over a cluster's `iam-db-auth-error` log group: every page, every stream."""
+"""FilterLogEvents over a cluster's log groups (`iam-db-auth-error`, `postgresql`): every page,
+every stream."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +24,10 @@ def iam_log_group(cluster: str) -> str:
     return f"/aws/rds/cluster/{cluster}/iam-db-auth-error"
 
 
+def postgresql_log_group(cluster: str) -> str:
+    return f"/aws/rds/cluster/{cluster}/postgresql"
+
+
 def _ms(moment: Any) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -35,6 +40,7 @@ class LogScan:
     group: str
     window: Window
     cap: int = DEFAULT_EVENT_CAP
+    filter_pattern: str | None = None  # CloudWatch Logs syntax; None reads every event
     truncated: bool = False
     pages_read: int = 0
     events: int = 0
@@ -56,6 +62,8 @@ class LogScan:
             # FilterLogEvents' endTime is inclusive; our windows are [start, end).
             "endTime": _ms(self.window.end) - 1,
         }
+        if self.filter_pattern:
+            kwargs["filterPattern"] = self.filter_pattern
         while True:
             try:
                 page = self.client.filter_log_events(**kwargs)
@@ -99,7 +107,13 @@ class NewestRead:
     covered_from: datetime  # events before this were not read
 
 
-def read_newest(client: CloudWatchLogsClient, group: str, window: Window, cap: int) -> NewestRead:
+def read_newest(
+    client: CloudWatchLogsClient,
+    group: str,
+    window: Window,
+    cap: int,
+    filter_pattern: str | None = None,
+) -> NewestRead:
     """The newest `cap` events of `window`, for when reading it from the start hit the cap.
 
     The window is read from its end in slices that double in length (15 min, 30 min, 1 h, …); a
@@ -117,7 +131,7 @@ def read_newest(client: CloudWatchLogsClient, group: str, window: Window, cap: i
     budget, covered_from = cap, window.end
     while slices and budget > 0:
         piece = slices.popleft()
-        scan = LogScan(client, group, piece, budget)
+        scan = LogScan(client, group, piece, budget, filter_pattern)
         pages = list(scan.pages())
         if scan.truncated and piece.duration > SMALLEST_SLICE:
             middle = piece.start + (piece.duration / 2)
@@ -132,7 +146,7 @@ def read_newest(client: CloudWatchLogsClient, group: str, window: Window, cap: i
     truncated = False
     if slices and budget <= 0:
         # With no budget left, a scan of the rest yields nothing but says whether anything is there.
-        probe = LogScan(client, group, Window(window.start, slices[0].end), 0)
+        probe = LogScan(client, group, Window(window.start, slices[0].end), 0, filter_pattern)
         for _ in probe.event_pages():
             pass
         truncated = probe.truncated
@@ -141,3 +155,40 @@ def read_newest(client: CloudWatchLogsClient, group: str, window: Window, cap: i
 
 def _oldest_first(chunks: list[list[list[str]]]) -> list[list[str]]:
     return [page for pages in reversed(chunks) for page in pages]
+
+
+class LineSink(Protocol):
+    def add_lines(self, lines: Sequence[str]) -> None: ...
+
+
+Sink = TypeVar("Sink", bound=LineSink)
+
+
+@dataclass
+class WindowRead(Generic[Sink]):
+    sink: Sink
+    truncated: bool
+    covered_from: datetime | None  # when truncated: events before this were not read
+
+
+def read_window(
+    client: CloudWatchLogsClient,
+    group: str,
+    window: Window,
+    cap: int,
+    new_sink: Callable[[], Sink],
+    filter_pattern: str | None = None,
+) -> WindowRead[Sink]:
+    """Feed every event of `window` to a sink, a page at a time. Past `cap` events, a fresh sink
+    gets the newest `cap` instead (read_newest). Raises LogGroupMissing."""
+    sink = new_sink()
+    scan = LogScan(client, group, window, cap, filter_pattern)
+    for page in scan.pages():
+        sink.add_lines(page)
+    if not scan.truncated:
+        return WindowRead(sink, False, None)
+    newest = read_newest(client, group, window, cap, filter_pattern)
+    sink = new_sink()
+    for page in newest.pages:
+        sink.add_lines(page)
+    return WindowRead(sink, newest.truncated, newest.covered_from if newest.truncated else None)

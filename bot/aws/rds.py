@@ -1,4 +1,5 @@
-"""DescribeDBClusters: does the cluster exist, is IAM auth on, which log exports are on."""
+"""DescribeDBClusters: does the cluster exist, is IAM auth on, which log exports are on; and
+ModifyDBCluster to turn the `iam-db-auth-error` export on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.errors import ACCESS_DENIED_CODES, AccessDenied, AwsError, ClusterNotFound
+from bot.aws.errors import (
+    ACCESS_DENIED_CODES,
+    AccessDenied,
+    AwsError,
+    ClusterBusy,
+    ClusterNotFound,
+)
+from bot.domain.text import shown
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -23,28 +31,72 @@ class ClusterInfo:
     iam_auth_enabled: bool
     log_exports: tuple[str, ...]
     instances: tuple[str, ...]
+    # Exports asked for but not applied yet (the cluster is "modifying").
+    pending_log_exports: tuple[str, ...] = ()
 
     @property
     def iam_log_export_on(self) -> bool:
         return IAM_LOG_EXPORT in self.log_exports
+
+    @property
+    def iam_log_export_pending(self) -> bool:
+        return IAM_LOG_EXPORT in self.pending_log_exports
 
 
 def describe_cluster(client: RDSClient, cluster: str) -> ClusterInfo:
     try:
         response = client.describe_db_clusters(DBClusterIdentifier=cluster)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = _code(error)
         if code == "DBClusterNotFoundFault":
-            raise ClusterNotFound(
-                f"There is no cluster `{cluster}` in this account and region."
-            ) from None
+            raise _not_found(cluster) from None
         if code in ACCESS_DENIED_CODES:
             raise AccessDenied("The bot may not call rds:DescribeDBClusters.") from None
         raise AwsError(f"RDS answered {code or 'an error'} for DescribeDBClusters.") from None
     clusters = response.get("DBClusters", [])
     if not clusters:
-        raise ClusterNotFound(f"There is no cluster `{cluster}` in this account and region.")
+        raise _not_found(cluster)
     return info_from(clusters[0], cluster)
+
+
+def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
+    """Ask RDS to export `iam-db-auth-error` to CloudWatch Logs, applied now. On Aurora this
+    reboots nothing and drops no connection; the cluster shows "modifying" for a while."""
+    try:
+        response = client.modify_db_cluster(
+            DBClusterIdentifier=cluster,
+            CloudwatchLogsExportConfiguration={"EnableLogTypes": [IAM_LOG_EXPORT]},
+            ApplyImmediately=True,
+        )
+    except ClientError as error:
+        code = _code(error)
+        if code == "DBClusterNotFoundFault":
+            raise _not_found(cluster) from None
+        if code in {"InvalidDBClusterStateFault", "InvalidDBInstanceStateFault"}:
+            raise ClusterBusy(
+                f"`{cluster}` cannot be changed right now: it is busy or not available "
+                "(modifying, stopped, upgrading…). Try again when `/iamauth logs` shows it "
+                "`available`."
+            ) from None
+        if code in ACCESS_DENIED_CODES:
+            raise AccessDenied(
+                "The bot may not call rds:ModifyDBCluster (only `enable-logs` needs it; add it "
+                "to the bot's IAM policy, or turn the export on in the RDS console)."
+            ) from None
+        if code in {"InvalidParameterValue", "InvalidParameterCombination"}:
+            # RDS's own words say what is wrong (e.g. an engine without this export).
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            raise AwsError(f"RDS refused the change: {shown(message, 300)}") from None
+        raise AwsError(f"RDS answered {code or 'an error'} for ModifyDBCluster.") from None
+    return info_from(response.get("DBCluster", {}), cluster)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _not_found(cluster: str) -> ClusterNotFound:
+    return ClusterNotFound(f"There is no cluster `{cluster}` in this account and region.")
 
 
 def info_from(found: Any, cluster: str = "") -> ClusterInfo:
@@ -54,6 +106,11 @@ def info_from(found: Any, cluster: str = "") -> ClusterInfo:
         status=found.get("Status", ""),
         iam_auth_enabled=bool(found.get("IAMDatabaseAuthenticationEnabled", False)),
         log_exports=tuple(found.get("EnabledCloudwatchLogsExports", [])),
+        pending_log_exports=tuple(
+            found.get("PendingModifiedValues", {})
+            .get("PendingCloudwatchLogsExports", {})
+            .get("LogTypesToEnable", [])
+        ),
         instances=tuple(
             m["DBInstanceIdentifier"]
             for m in found.get("DBClusterMembers", [])

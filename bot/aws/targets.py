@@ -25,6 +25,7 @@ from bot.aws.clients import AwsClients, AwsSettings
 from bot.aws.errors import AwsError
 from bot.aws.rds import ClusterInfo, info_from
 from bot.domain.address import Address
+from bot.telemetry import count_aws_calls
 
 __all__ = ["Address", "Place", "TargetSpec", "Targets"]
 
@@ -110,6 +111,7 @@ class Targets:
         if not spec.role_arn:
             return None
         source = boto3.session.Session(profile_name=self.base.profile, region_name=region)
+        count_aws_calls(source.events)  # the AssumeRole calls of the credential fetcher
         credentials = source.get_credentials()
         create = functools.partial(
             source._session.create_client, endpoint_url=self.base.endpoint_url

@@ -3,7 +3,7 @@
 - Read commands (failures, metrics, watches, the Show failures button) work in a channel when the
   cluster's own `channels` list, or else the global `channels` list, names it or holds "*".
 - Change commands (watch, unwatch, silence, unsilence, the Silence button) need an admin or one of
-  the cluster's owners. Admin commands (audit) need an admin.
+  the cluster's owners. Admin commands (audit, enable-logs and its button) need an admin.
 - Admins and owners are Slack user ids (U…/W…) or user group ids (S…).
 - With no [access] table in the config the policy is open (everyone may do everything); the bot
   says so in `/iamauth help` and in its start-up log.

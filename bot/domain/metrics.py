@@ -101,7 +101,9 @@ def resample(series: Series, start: datetime, end: datetime, buckets: int) -> li
     for moment, value in zip(series.timestamps, series.values, strict=True):
         offset = (moment - start).total_seconds()
         if 0 <= offset < span:
-            out[min(int(offset / span * buckets), buckets - 1)] += value
+            # offset·buckets // span, not offset/span·buckets: the latter rounds a point on a
+            # bucket's edge into the bucket before it (a spike and a gap where data is steady).
+            out[min(int(offset * buckets // span), buckets - 1)] += value
     return out
 
 

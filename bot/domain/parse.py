@@ -89,6 +89,25 @@ def valid_second(prefix: str) -> bool:
     return valid
 
 
+_epoch_seconds: dict[str, int] = {}
+
+
+def epoch_second(prefix: str) -> int | None:
+    """Seconds since the epoch for a UTC `2025-08-11T04:00:05` (or with a space); None if not a
+    real time. Cached: a busy log has many lines a second."""
+    seconds = _epoch_seconds.get(prefix)
+    if seconds is None:
+        try:
+            moment = datetime.fromisoformat(prefix.replace(" ", "T")).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        seconds = int(moment.timestamp())
+        if len(_epoch_seconds) > 100_000:
+            _epoch_seconds.clear()
+        _epoch_seconds[prefix] = seconds
+    return seconds
+
+
 def _strip_one_space(text: str) -> str:
     return text[1:] if text.startswith(" ") else text
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
-from bot.domain.parse import fast_fields, parse_line, stamp_time, valid_second
+from bot.domain.correlate import IamEvent
+from bot.domain.parse import epoch_second, fast_fields, parse_line, stamp_time, valid_second
 from bot.domain.records import AuthFailure, Family, family_of
 
 DEFAULT_MAX_KEYS = 5_000
@@ -33,6 +34,8 @@ _MILLIS = itemgetter(slice(19, 24))
 # Parsed tails, shared by every summary: the same services fail the same way page after page.
 _TAIL_CACHE_SIZE = 20_000
 _parsed_tails: dict[str, tuple[str, str, str | None] | None] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def _valid_millis(part: str) -> bool:
@@ -43,6 +46,13 @@ def _valid_millis(part: str) -> bool:
         and part[1:4].isascii()
         and part[1:4].isdigit()
     )
+
+
+def _stamp_ms(stamp: str) -> int:
+    """Epoch ms of a line starting `YYYY-MM-DDTHH:MM:SS,mmm` (already checked to be valid)."""
+    seconds = epoch_second(stamp[:19])
+    assert seconds is not None
+    return seconds * 1000 + int(stamp[20:23])
 
 
 def _has_standard_stamp(line: str) -> bool:
@@ -82,6 +92,9 @@ class FailureSummary:
     unparsed_samples: list[str] = field(default_factory=list)
     truncated: bool = False
     covered_from: datetime | None = None  # when truncated: the log was read from here to the end
+    # Given a list, every failure is also kept as (time, user, code), for matching to the
+    # postgresql log; bounded by the event cap of the read that feeds the summary.
+    events: list[IamEvent] | None = None
     samples: dict[str, deque[str]] = field(default_factory=dict)
     callers: BoundedCounter = field(init=False)
     _pairs: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -111,6 +124,8 @@ class FailureSummary:
         stamp, user, code, caller = fields
         self._count(user, code, caller, line)
         self._seen(stamp, stamp)
+        if self.events is not None:
+            self.events.append(IamEvent(_stamp_ms(stamp), user, code))
 
     def add_lines(self, lines: Sequence[str]) -> None:
         """Count a page of lines; the same result as add_line on each, much faster.
@@ -144,6 +159,8 @@ class FailureSummary:
         # Every line has a valid timestamp here, and every timestamped line counts as seen.
         self._seen(min(map(_STAMP, lines)), max(map(_STAMP, lines)))
         self._take_samples(lines, parsed)
+        if self.events is not None:
+            self._keep_events(lines, parsed)
         if odd:
             # parse_line decides for these: a failure of another shape, or unparsed.
             for line in lines:
@@ -183,6 +200,16 @@ class FailureSummary:
         for code, newest_first in found.items():
             self._samples_of(code).extend(reversed(newest_first))
 
+    def _keep_events(
+        self, lines: Sequence[str], parsed: dict[str, tuple[str, str, str | None]]
+    ) -> None:
+        assert self.events is not None
+        keep = self.events.append
+        for line in lines:
+            fields = parsed.get(line[_STAMP_WIDTH:])
+            if fields is not None:
+                keep(IamEvent(_stamp_ms(line), fields[0], fields[1]))
+
     def _count_many(self, user: str, code: str, caller: str | None, n: int) -> None:
         self.total += n
         pair = (user, code)
@@ -204,6 +231,8 @@ class FailureSummary:
             self._first_time = record.time
         if self._last_time is None or record.time > self._last_time:
             self._last_time = record.time
+        if self.events is not None:
+            self.events.append(IamEvent((record.time - _EPOCH) // _MS, record.user, record.code))
 
     def _count(self, user: str, code: str, caller: str | None, raw: str) -> None:
         self._count_many(user, code, caller, 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -12,9 +11,11 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import redact
+from bot import redact, request_id, telemetry
 from bot.config import ConfigError
+from bot.health import health
 from bot.runtime import Runtime
+from bot.slack.ack_timer import AckTimer
 from bot.slack.client import web_client
 from bot.slack.usergroups import UserGroups
 from handlers import Deps, register
@@ -26,6 +27,7 @@ EVENTS_PATH = "/slack/events"
 # Commands answered at once per process; more wait in the queue (acked already, answered later).
 JOB_THREADS = 32
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 
 def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
@@ -35,6 +37,7 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP requests cannot be verified.")
     redact.install()
+    request_id.install()
     redact.register_secrets(
         [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token]
     )
@@ -46,6 +49,7 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         # Verify the token once at start: a wrong token fails here, not at the first command.
         token_verification_enabled=True,
     )
+    app.use(AckTimer())
     if not settings.access.enforced:
         logging.getLogger(__name__).warning(
             "access control is off: anyone may change watches; set [access] in IAMAUTH_CONFIG"
@@ -67,14 +71,21 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     return app
 
 
-def wsgi_app(app: App) -> WSGIApplication:
-    """Bolt's WSGI handler on /slack/events plus /healthz for load balancers."""
+def wsgi_app(app: App, runtime: Runtime) -> WSGIApplication:
+    """Bolt's WSGI handler on /slack/events, /healthz for load balancers, /metrics for Prometheus."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
-            body = json.dumps({"ok": True, "pid": os.getpid()}).encode()
-            start_response("200 OK", [("Content-Type", "application/json")])
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == HEALTH_PATH:
+            status, report = health(runtime.store, runtime.clock, runtime.settings.tick_seconds)
+            start_response(
+                "200 OK" if status == 200 else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+            )
+            return [json.dumps(report).encode()]
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == METRICS_PATH:
+            body, content_type = telemetry.exposition()
+            start_response("200 OK", [("Content-Type", content_type)])
             return [body]
         return slack(environ, start_response)
 
@@ -86,5 +97,6 @@ def create_wsgi_app() -> Callable[..., Iterable[bytes]]:
     from bot.config import load_settings
     from bot.logs import configure_logging
 
-    configure_logging()
-    return wsgi_app(build_app(Runtime.build(load_settings())))
+    configure_logging(json_default=True)
+    runtime = Runtime.build(load_settings())
+    return wsgi_app(build_app(runtime), runtime)

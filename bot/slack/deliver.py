@@ -17,7 +17,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.chart_posts import post_digest_chart
 from bot.store.repo import OutboxItem, Store
+from bot.telemetry import DIGESTS_POSTED
 
 EVENT_TYPE = "iamauth_digest"
 # Errors that another try will not fix: the row is marked failed instead of retried forever.
@@ -62,8 +64,14 @@ class Deliverer:
                 log.warning("posting outbox %s to %s failed: %s", item.id, item.channel, code)
                 self.store.mark_error(item.id, code, give_up=give_up)
                 continue
-            self.store.mark_sent(item.id, str(response.get("ts")), self.clock())
+            ts = str(response.get("ts"))
+            self.store.mark_sent(item.id, ts, self.clock())
             posted += 1
+            DIGESTS_POSTED.inc()
+            if item.chart:
+                # After mark_sent: a failed chart is logged and never re-posts the digest.
+                channel = str(response.get("channel") or item.channel)
+                post_digest_chart(self.client, channel, ts, item.chart)
         return posted
 
     def _already_posted(self, item: OutboxItem) -> str | None:

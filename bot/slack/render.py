@@ -31,6 +31,7 @@ from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 from bot.service import FailuresReport
 from bot.slack.mrkdwn import block_quote_code, code, escape, shorten
+from bot.slack.render_clients import clients_texts
 
 SLOWER_NOT_WRONG = (
     ":hourglass: AWS throttled some calls; they were retried, so this answer took longer, "
@@ -218,6 +219,10 @@ def failures_message(report: FailuresReport) -> Message:
     else:
         blocks.extend(_summary_blocks(summary, window))
         text = f"{cluster}: {summary.total:,} IAM auth failures in {window.describe()}"
+    if report.clients is not None:
+        sections, notes = clients_texts(report.clients, cluster)
+        blocks.extend(section(t) for t in sections)
+        blocks.extend(context(t) for t in notes)
     blocks.append(DividerBlock())
     family_names = [FAMILY_METRICS[f] for f in Family if f in FAMILY_METRICS]
     blocks.append(
@@ -272,14 +277,19 @@ def _group(cluster: str) -> str:
 
 HELP_TEXT = (
     "*iamauth* answers questions about IAM database authentication on your Aurora/RDS clusters.\n"
-    "• `/iamauth failures <cluster> [window]`: failed IAM logins by error code and database user, "
-    "with samples and fix hints\n"
-    "• `/iamauth metrics <cluster> [window]`: the seven `IamDbAuth*` CloudWatch metrics\n"
+    "• `/iamauth failures <cluster> [window] [clients]`: failed IAM logins by error code and "
+    "database user, with samples and fix hints; `clients` adds who failed from where (client "
+    "addresses and databases, from the `postgresql` log export)\n"
+    "• `/iamauth metrics <cluster> [window]`: the seven `IamDbAuth*` CloudWatch metrics, and "
+    "their chart posted in the channel\n"
     "• `/iamauth watch <cluster> [#channel] [invalid_token>=5/5m] [insufficient_permissions>=1/15m] "
     "[repeat=4h] [resolved=no]`: post a digest when failures cross a threshold\n"
     "• `/iamauth unwatch <cluster> [#channel]`, `/iamauth watches`: stop, list\n"
     "• `/iamauth silence <cluster> <duration> [reason]`, `/iamauth unsilence <cluster>`\n"
     "• `/iamauth clusters`: every cluster with IAM auth, its log export and last-24h failures\n"
+    "• `/iamauth logs <cluster>`: which log exports are on and what each gives iamauth\n"
+    "• `/iamauth enable-logs <cluster>`: turn the `iam-db-auth-error` export on, after a confirm "
+    "(admins; no reboot, no dropped connections)\n"
     "• `/iamauth audit [n]`: the newest entries of the audit log (admins)\n"
     "• `/iamauth help`: this message\n"
     "Windows look like `15m`, `1h` (the default), `24h`, `7d`. "

@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,10 +30,26 @@ class Recorded:
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
     status: int = 0
+    data: bytes = b""  # the raw body (a file's bytes, for an upload URL)
 
     @property
     def method(self) -> str:
         return self.path.removeprefix("/api/")
+
+
+@dataclass
+class UploadedFile:
+    """A file shared with files.completeUploadExternal (files_upload_v2's last step)."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str = ""
+    data: bytes = b""
+    title: str = ""
+    channel: str = ""
+    thread_ts: str | None = None
+    initial_comment: str | None = None
 
 
 class SlackStandIn:
@@ -44,17 +62,20 @@ class SlackStandIn:
         self._changed = threading.Condition()
         # Web API method → canned reply; tests may override (e.g. to answer 429 first).
         self.replies: dict[str, Callable[[Recorded], Answer | None]] = {}
+        # Files shared in channels, in order; uploads begun but not completed wait in _uploads.
+        self.files: list[UploadedFile] = []
+        self._uploads: dict[str, UploadedFile] = {}
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8", "replace")
-                recorded = Recorded(
-                    self.path,
-                    _decode(raw, self.headers.get("Content-Type", "")),
-                    dict(self.headers),
-                )
+                data = self.rfile.read(length)
+                text = data.decode("utf-8", "replace")
+                # An upload URL gets a file's bytes (raw or multipart), not a form or JSON.
+                is_file = self.path.startswith("/upload/")
+                decoded = {} if is_file else _decode(text, self.headers.get("Content-Type", ""))
+                recorded = Recorded(self.path, decoded, dict(self.headers), data=data)
                 status, payload, headers = stand_in._answer(recorded)
                 recorded.status = status
                 # Recorded before answering: once a client has its answer, tests can see the request.
@@ -110,6 +131,12 @@ class SlackStandIn:
             return answer
         if recorded.path.startswith("/response/"):
             return 200, {"ok": True}, {}
+        if recorded.path.startswith("/upload/"):
+            return self._receive_upload(recorded)
+        if recorded.method == "files.getUploadURLExternal":
+            return 200, self._upload_url(recorded.body), {}
+        if recorded.method == "files.completeUploadExternal":
+            return 200, self._complete_upload(recorded.body), {}
         if recorded.method == "auth.test":
             return (
                 200,
@@ -162,6 +189,45 @@ class SlackStandIn:
         limit = int(body.get("limit") or 100)
         return {"ok": True, "messages": list(reversed(found))[:limit], "has_more": False}
 
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._changed:
+            file_id = f"F{len(self._uploads) + 1:09d}"
+            self._uploads[file_id] = UploadedFile(
+                file_id,
+                str(body.get("filename", "")),
+                int(body.get("length") or 0),
+                str(body.get("alt_txt", "")),
+            )
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def _receive_upload(self, recorded: Recorded) -> Answer:
+        with self._changed:
+            upload = self._uploads.get(recorded.path.removeprefix("/upload/"))
+            if upload is None:
+                return 404, {"ok": False, "error": "unknown upload"}, {}
+            upload.data = _file_bytes(recorded.data, recorded.headers.get("Content-Type", ""))
+        return 200, {"ok": True}, {}
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        shared = []
+        with self._changed:
+            for item in json.loads(str(body.get("files", "[]"))):
+                upload = self._uploads.get(str(item.get("id")))
+                if upload is None or not upload.data:
+                    return {"ok": False, "error": "file_not_found"}
+                upload.title = str(item.get("title") or upload.filename)
+                upload.channel = str(body.get("channel_id", ""))
+                upload.thread_ts = body.get("thread_ts") or None
+                upload.initial_comment = body.get("initial_comment") or None
+                self.files.append(upload)
+                shared.append({"id": upload.id, "name": upload.filename, "title": upload.title})
+        return {"ok": True, "files": shared}
+
+    def uploaded(self, channel: str | None = None) -> list[UploadedFile]:
+        """Files shared with files_upload_v2, in order, optionally in one channel only."""
+        with self._changed:
+            return [f for f in self.files if channel is None or f.channel == channel]
+
     def posted(self, channel: str | None = None) -> list[Recorded]:
         """chat.postMessage requests that succeeded (answered 200)."""
         with self._changed:
@@ -189,6 +255,20 @@ class SlackStandIn:
     def responses(self, name: str = "cmd") -> list[Recorded]:
         with self._changed:
             return [r for r in self.requests if r.path == f"/response/{name}"]
+
+
+def _file_bytes(data: bytes, content_type: str) -> bytes:
+    """The file in an upload body: the body itself, or the `file` part of a multipart form."""
+    if not content_type.startswith("multipart/form-data"):
+        return data
+    form = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + data
+    )
+    for part in form.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    return b""
 
 
 def _decode(raw: str, content_type: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def guarded(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
     slack.usergroups["S0DBTEAM"] = {CAROL}
     runtime = replace(runtime, settings=replace(runtime.settings, access=POLICY))
     assert runtime.settings.slack_signing_secret
-    with LocalServer(wsgi_app(build_app(runtime))) as server:
+    with LocalServer(wsgi_app(build_app(runtime), runtime)) as server:
         yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
 
 

@@ -90,7 +90,7 @@ def multi_bot(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
     runtime = replace(runtime, settings=replace(runtime.settings, targets=SPECS))
     runtime.service.targets = Targets(SPECS, runtime.aws.settings)
     assert runtime.settings.slack_signing_secret
-    with LocalServer(wsgi_app(build_app(runtime))) as server:
+    with LocalServer(wsgi_app(build_app(runtime), runtime)) as server:
         yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
 
 

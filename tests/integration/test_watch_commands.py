@@ -99,7 +99,7 @@ def test_config_watches_are_shown_and_cannot_be_changed_from_slack(
     )
     app = build_app(runtime)
     assert runtime.settings.slack_signing_secret
-    with LocalServer(wsgi_app(app)) as server:
+    with LocalServer(wsgi_app(app, runtime)) as server:
         bot = BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
         assert "_(config file)_" in reply_text(bot, "watches")
         assert "in the config file; remove it there" in reply_text(

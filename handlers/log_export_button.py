@@ -1,0 +1,129 @@
+"""The "Turn on" button of `/iamauth enable-logs`: ack at once, validate, authorise as an admin
+again (never trust a button: an offer may be forwarded, or the policy changed since), audit, then
+act after the ack. The change is announced in the channel, and its outcome follows in that
+message's thread once the cluster is `available` again."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk.errors import SlackApiError
+
+from bot import request_id
+from bot.aws.errors import AwsError
+from bot.domain.access import Kind
+from bot.domain.address import Address, parse_address
+from bot.domain.identifiers import IdentifierError
+from bot.service import ExportChange
+from bot.slack.render import Message
+from bot.slack.render_logs import (
+    ENABLE_LOGS_ACTION,
+    already_on_message,
+    clicked_reply,
+    enable_done,
+    enable_not_done,
+    enable_requested,
+)
+from handlers.actions import _clicked, _turned_down
+from handlers.commands import run_job
+from handlers.context import Deps
+
+log = logging.getLogger(__name__)
+# The name the clicks are counted under in iamauth_commands_total.
+ENABLE_LOGS_BUTTON = "button:enable-logs"
+
+
+def make_enable_logs_listener(deps: Deps) -> Callable[..., None]:
+    def on_enable_logs(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
+        ack()
+        deps.later(lambda: enable_logs_clicked(deps, respond, body))
+
+    return request_id.new_request(on_enable_logs)
+
+
+def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
+    value, user, channel = _clicked(body)
+    action = f"button {ENABLE_LOGS_ACTION} {value}"
+    who = (user, channel, action)
+    try:
+        address = parse_address(value)
+    except IdentifierError as error:
+        _turned_down(deps, respond, who, "invalid", str(error), command=ENABLE_LOGS_BUTTON)
+        return
+    decision = deps.decide(Kind.ADMIN, address.cluster, user, channel)
+    if not decision.allowed:
+        _turned_down(deps, respond, who, "refused", decision.reason, command=ENABLE_LOGS_BUTTON)
+        return
+    changes: list[ExportChange] = []
+
+    def request() -> Message:
+        changes.append(deps.service.enable_iam_log_export(address))
+        change = changes[0]
+        return (
+            clicked_reply(change.cluster.identifier)
+            if change.requested
+            else already_on_message(change)
+        )
+
+    message, outcome = run_job(request, ENABLE_LOGS_BUTTON)
+    if not changes:  # AWS said no: the offer stays, the clicker learns why
+        deps.audit(user, channel, action, outcome, message.text, command=ENABLE_LOGS_BUTTON)
+        respond(**message.to_dict(), response_type="ephemeral", replace_original=False)
+        return
+    change = changes[0]
+    detail = "requested" if change.requested else "already on"
+    deps.audit(user, channel, action, outcome, detail, command=ENABLE_LOGS_BUTTON)
+    # The offer is spent either way: replacing it keeps it from being clicked twice.
+    respond(**message.to_dict(), response_type="ephemeral", replace_original=True)
+    if change.requested:
+        follow_change(deps, respond, channel, address, change, user)
+
+
+def follow_change(
+    deps: Deps, respond: Respond, channel: str, address: Address, change: ExportChange, user: str
+) -> None:
+    """Announce the change in the channel, then reply in its thread once RDS has applied it."""
+    thread = _post(deps, respond, channel, enable_requested(change, user))
+    started = time.monotonic()
+    info, problem = None, ""
+    try:
+        info = deps.service.wait_for_iam_log_export(address)
+    except AwsError as error:
+        problem = str(error)
+    except Exception:
+        log.exception("following the log export change of %s failed", address)
+        problem = "an error inside iamauth (the details are logged)"
+    cluster = change.cluster.identifier
+    if info is not None:
+        outcome = enable_done(info)
+    else:
+        outcome = enable_not_done(cluster, str(address), time.monotonic() - started, problem)
+    _post(deps, respond, channel, outcome, thread)
+
+
+def _post(
+    deps: Deps, respond: Respond, channel: str, message: Message, thread_ts: str | None = None
+) -> str | None:
+    """Post as the bot, so follow-ups can go in a thread; where the bot may not post (it is not
+    in the channel), post through the click's response_url instead. Returns the message's ts."""
+    if channel:
+        try:
+            response = deps.slack.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, unfurl_links=False, **message.to_dict()
+            )
+            return str(response.get("ts") or "") or None
+        except SlackApiError as error:
+            log.warning(
+                "chat.postMessage in %s failed (%s); replying through response_url",
+                channel,
+                error.response.get("error"),
+            )
+    try:
+        respond(**message.to_dict(), response_type="in_channel", replace_original=False)
+    except Exception:
+        log.exception("posting through response_url failed")
+    return None
