@@ -13,6 +13,7 @@ import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.aws.clients import AwsClients, AwsSettings
@@ -29,11 +30,12 @@ from bot.seed import (
     put_lines,
     put_metrics,
 )
+from bot.seed_postgresql import put_postgresql_failures
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.client import web_client
 from bot.slack.serve import LocalServer
 from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
+from bot.slack.standin import SlackStandIn, UploadedFile
 from bot.slack.terminal import render_message
 
 if TYPE_CHECKING:
@@ -42,8 +44,11 @@ if TYPE_CHECKING:
 COMMANDS = (
     "watches",
     "failures prod-db 24h",
+    "failures prod-db 1h clients",
     "metrics prod-db 24h",
     "failures orders-db 6h",
+    "logs orders-db",
+    "enable-logs orders-db",
     "metrics legacy-db 1h",
     "failures no-such-db",
     "failures prod-db 3 weeks",
@@ -56,11 +61,15 @@ def seed(aws: AwsClients, now: datetime) -> None:
     create_cluster(rds, "prod-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
     failures = demo_failures(now, rng)
     put_failures(logs, "prod-db", failures)
+    # The engine's own log of the same failures: client addresses and databases to match.
+    put_postgresql_failures(logs, "prod-db", failures, random.Random(20251126))
+    garbled_at = now - timedelta(minutes=30)
     put_lines(
         logs,
         iam_log_group("prod-db"),
         "prod-db-garbled",
-        [(now - timedelta(minutes=30), "2025-08-11T04:00:05,804 [ERROR] truncated line with no")],
+        # A line cut short (as a log shipper may leave one): kept and counted, never dropped.
+        [(garbled_at, f"{garbled_at:%Y-%m-%dT%H:%M:%S},804 [ERROR] truncated line with no")],
     )
     _put_day_of_metrics(cloudwatch, "prod-db", failures, 40, now)
     # orders-db: IAM auth on, log export off; only the metrics know about its failures.
@@ -109,10 +118,15 @@ def run_demo() -> int:
         )
         runtime = Runtime.build(settings, aws=aws)
         app = build_app(runtime)
+        # Kept after the demo ends, so the charts it posted can be opened.
+        charts = Path(tempfile.mkdtemp(prefix="iamauth-demo-charts-"))
         with LocalServer(wsgi_app(app, runtime)) as web:
             for n, text in enumerate(COMMANDS):
+                uploaded = len(slack.uploaded())
                 _ask(web.url, slack, settings, text, f"demo{n}")
-        _digests(runtime, slack, now)
+                _save_charts(slack.uploaded()[uploaded:], charts)
+            _digests(runtime, slack, now, charts)
+            _own_metrics(web.url)
     print(
         "\nThat was the real Bolt app over HTTP and the real digest tick; run `iamauth web` or "
         "`iamauth run` with your own Slack app and AWS account to use it for real."
@@ -130,7 +144,27 @@ DEMO_WATCH = make_watch(
 )
 
 
-def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime) -> None:
+def _save_charts(files: list[UploadedFile], folder: Path) -> None:
+    """Write the PNGs the bot uploaded to the stand-in where the reader can open them."""
+    for file in files:
+        path = folder / file.filename
+        path.write_bytes(file.data)
+        where = f"the thread of {file.thread_ts}" if file.thread_ts else file.channel
+        print(f"    (chart uploaded with files_upload_v2 to {where}: {file.title})")
+        print(f"    Chart written to {path}")
+
+
+def _own_metrics(url: str) -> None:
+    """The bot's own Prometheus counters of the commands above, as GET /metrics serves them."""
+    print("\n\n>>> GET /metrics (the bot's own health; commands by name and outcome)")
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:  # noqa: S310
+        lines = response.read().decode().splitlines()
+    for line in lines:
+        if line.startswith(("iamauth_commands_total{", "iamauth_ack_seconds_count")):
+            print(f"    {line}")
+
+
+def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime, charts: Path) -> None:
     """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it."""
     deliverer = runtime.deliverer(web_client(runtime.settings))
     runner = runtime.digest_runner()
@@ -139,12 +173,13 @@ def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime) -> None:
         ("once it is over (in 30 minutes)", now + timedelta(minutes=30)),
     ):
         print(f"\n\n>>> digest tick {label}, watching prod-db for #{DEMO_CHANNEL}")
-        before = len(slack.posted(DEMO_CHANNEL))
+        before, uploaded = len(slack.posted(DEMO_CHANNEL)), len(slack.uploaded())
         runner.tick(moment)
         deliverer.deliver_pending()
         for posted in slack.posted(DEMO_CHANNEL)[before:]:
             print(f"    (chat.postMessage to {DEMO_CHANNEL})")
             print(render_message(posted.body))
+        _save_charts(slack.uploaded()[uploaded:], charts)
 
 
 def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str) -> None:

@@ -74,5 +74,14 @@ class Window:
         end_format = "%H:%M" if same_day else "%Y-%m-%d %H:%M"
         return (
             f"{self.start:%Y-%m-%d %H:%M}–{self.end.strftime(end_format)} UTC "
-            f"({format_duration(self.duration)})"
+            f"({_readable(self.duration)})"
         )
+
+
+def _readable(duration: timedelta) -> str:
+    """Like format_duration, but a window widened to whole metric periods reads `24h 5m`, not
+    `1445m`."""
+    minutes = int(duration.total_seconds()) // 60
+    if minutes < 120 or minutes % 60 == 0:
+        return format_duration(duration)
+    return f"{minutes // 60}h {minutes % 60}m"

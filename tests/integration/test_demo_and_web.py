@@ -40,6 +40,20 @@ def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     assert ":rotating_light: *InvalidToken* firing:" in out
     assert "IAM auth alerts resolved" in out
     assert ":white_check_mark: *InvalidToken* resolved" in out
+    # Who failed from where: the seeded checkout_svc failures come from its own addresses.
+    assert ">>> /iamauth failures prod-db 1h clients" in out
+    assert "*Who failed from where*" in out
+    assert "`checkout_svc` · ExpiredToken — 10.0.2." in out
+    assert "could not be matched" in out
+    # The charts the bot uploaded are written where the reader can open them.
+    charts = [Path(line.split("Chart written to ", 1)[1]) for line in out.splitlines()
+              if "Chart written to " in line]  # fmt: skip
+    assert len(charts) == 2  # under `metrics prod-db 24h`, and in the firing digest's thread
+    for chart in charts:
+        assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        chart.unlink()
+    charts[0].parent.rmdir()
+    assert 'iamauth_commands_total{command="failures",outcome="allowed"}' in out
 
 
 def free_port() -> int:
