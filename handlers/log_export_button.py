@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Respond
 from slack_sdk.errors import SlackApiError
 
-from bot import request_id
 from bot.aws.errors import AwsError
 from bot.domain.access import Kind
 from bot.domain.address import Address, parse_address
@@ -28,7 +26,7 @@ from bot.slack.render_logs import (
     enable_not_done,
     enable_requested,
 )
-from handlers.actions import _clicked, _turned_down
+from handlers.buttons import clicked, turned_down
 from handlers.commands import run_job
 from handlers.context import Deps
 
@@ -37,26 +35,18 @@ log = logging.getLogger(__name__)
 ENABLE_LOGS_BUTTON = "button:enable-logs"
 
 
-def make_enable_logs_listener(deps: Deps) -> Callable[..., None]:
-    def on_enable_logs(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
-        ack()
-        deps.later(lambda: enable_logs_clicked(deps, respond, body))
-
-    return request_id.new_request(on_enable_logs)
-
-
 def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
-    value, user, channel = _clicked(body)
+    value, user, channel = clicked(body)
     action = f"button {ENABLE_LOGS_ACTION} {value}"
     who = (user, channel, action)
     try:
         address = parse_address(value)
     except IdentifierError as error:
-        _turned_down(deps, respond, who, "invalid", str(error), command=ENABLE_LOGS_BUTTON)
+        turned_down(deps, respond, who, "invalid", str(error), command=ENABLE_LOGS_BUTTON)
         return
     decision = deps.decide(Kind.ADMIN, address.cluster, user, channel)
     if not decision.allowed:
-        _turned_down(deps, respond, who, "refused", decision.reason, command=ENABLE_LOGS_BUTTON)
+        turned_down(deps, respond, who, "refused", decision.reason, command=ENABLE_LOGS_BUTTON)
         return
     changes: list[ExportChange] = []
 
