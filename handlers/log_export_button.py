@@ -15,7 +15,6 @@ from slack_sdk.errors import SlackApiError
 from bot.aws.errors import AwsError
 from bot.domain.access import Kind
 from bot.domain.address import Address, parse_address
-from bot.domain.identifiers import IdentifierError
 from bot.service import ExportChange
 from bot.slack.render import Message
 from bot.slack.render_logs import (
@@ -26,7 +25,7 @@ from bot.slack.render_logs import (
     enable_not_done,
     enable_requested,
 )
-from handlers.buttons import clicked, turned_down
+from handlers.buttons import accept_click
 from handlers.commands import run_job
 from handlers.context import Deps
 
@@ -36,18 +35,18 @@ ENABLE_LOGS_BUTTON = "button:enable-logs"
 
 
 def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
-    value, user, channel = clicked(body)
-    action = f"button {ENABLE_LOGS_ACTION} {value}"
-    who = (user, channel, action)
-    try:
-        address = parse_address(value)
-    except IdentifierError as error:
-        turned_down(deps, respond, who, "invalid", str(error), command=ENABLE_LOGS_BUTTON)
+    accepted = accept_click(
+        deps,
+        respond,
+        body,
+        action_id=ENABLE_LOGS_ACTION,
+        command=ENABLE_LOGS_BUTTON,
+        kind=Kind.ADMIN,
+        parse=lambda value: (address := parse_address(value), address.cluster),
+    )
+    if accepted is None:
         return
-    decision = deps.decide(Kind.ADMIN, address.cluster, user, channel)
-    if not decision.allowed:
-        turned_down(deps, respond, who, "refused", decision.reason, command=ENABLE_LOGS_BUTTON)
-        return
+    click, address = accepted
     changes: list[ExportChange] = []
 
     def request() -> Message:
@@ -61,16 +60,16 @@ def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> N
 
     message, outcome = run_job(request, ENABLE_LOGS_BUTTON)
     if not changes:  # AWS said no: the offer stays, the clicker learns why
-        deps.audit(user, channel, action, outcome, message.text, command=ENABLE_LOGS_BUTTON)
+        click.audit(deps, outcome, message.text)
         respond(**message.to_dict(), response_type="ephemeral", replace_original=False)
         return
     change = changes[0]
     detail = "requested" if change.requested else "already on"
-    deps.audit(user, channel, action, outcome, detail, command=ENABLE_LOGS_BUTTON)
+    click.audit(deps, outcome, detail)
     # The offer is spent either way: replacing it keeps it from being clicked twice.
     respond(**message.to_dict(), response_type="ephemeral", replace_original=True)
     if change.requested:
-        follow_change(deps, respond, channel, address, change, user)
+        follow_change(deps, respond, click.channel, address, change, click.user)
 
 
 def follow_change(
