@@ -5,7 +5,9 @@ message's thread once the cluster is `available` again."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from typing import Any
 
@@ -69,7 +71,14 @@ def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> N
     # The offer is spent either way: replacing it keeps it from being clicked twice.
     respond(**message.to_dict(), response_type="ephemeral", replace_original=True)
     if change.requested:
-        follow_change(deps, respond, click.channel, address, change, click.user)
+        # Following the change takes minutes: its own thread, not one of the pool that answers
+        # commands (the request id's context goes with it).
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(follow_change, deps, respond, click.channel, address, change, click.user),
+            name=f"iamauth-follow-{change.cluster.identifier}",
+            daemon=True,
+        ).start()
 
 
 def follow_change(
