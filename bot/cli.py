@@ -220,11 +220,16 @@ def _doctor(settings: Settings) -> int:
     slack = web_client(settings) if settings.slack_bot_token else None
     checks = run_checks(AwsClients(settings.aws), slack)
     for check in checks:
-        print(f"{'ok ' if check.ok else 'NO '} {check.name}: {check.detail}")
-    missing = [c.name for c in checks if not c.ok]
-    print(
-        "All checks passed." if not missing else f"{len(missing)} problem(s): {', '.join(missing)}"
-    )
+        only = f" (only needed for {check.only_for})" if check.only_for and not check.ok else ""
+        print(f"{'ok ' if check.ok else 'NO '} {check.name}: {check.detail}{only}")
+    missing = [c.name for c in checks if not c.ok and not c.only_for]
+    optional = [c.name for c in checks if not c.ok and c.only_for]
+    if missing:
+        print(f"{len(missing)} problem(s): {', '.join(missing)}")
+    else:
+        print("All required checks passed." if optional else "All checks passed.")
+    if optional:
+        print(f"Optional, missing: {', '.join(optional)}; everything else works without them.")
     return 0 if not missing else 1
 
 

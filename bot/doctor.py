@@ -20,6 +20,16 @@ from bot.aws.errors import ACCESS_DENIED_CODES
 from bot.domain.metrics import NAMESPACE
 
 PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
+PROBE_POSTGRESQL_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/postgresql"
+# The bot scopes of manifest.yml, and what each is for.
+SLACK_SCOPES = {
+    "commands": "the /iamauth command",
+    "chat:write": "answers and digests",
+    "channels:history": "finding a digest posted before a crash",
+    "groups:history": "the same in private channels",
+    "usergroups:read": "admins and owners named by user group",
+    "files:write": "charts",
+}
 
 
 @dataclass(frozen=True)
@@ -27,25 +37,48 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # Set for what only one feature needs: missing, that feature fails and the rest works.
+    only_for: str = ""
 
 
 def _aws_check(
-    name: str, call: Callable[[], Any], fine_codes: frozenset[str] = frozenset()
+    name: str,
+    call: Callable[[], Any],
+    fine_codes: frozenset[str] = frozenset(),
+    only_for: str = "",
 ) -> Check:
     try:
         call()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in fine_codes:
-            return Check(name, True, f"allowed ({code} for the probe)")
+            return Check(name, True, f"allowed ({code} for the probe)", only_for)
         if code in ACCESS_DENIED_CODES:
             return Check(
-                name, False, "missing: add it to the bot's IAM policy (docs/iam-policy.json)"
+                name,
+                False,
+                "missing: add it to the bot's IAM policy (docs/iam-policy.json)",
+                only_for,
             )
-        return Check(name, False, f"AWS answered {code}")
+        return Check(name, False, f"AWS answered {code}", only_for)
     except BotoCoreError as error:
-        return Check(name, False, f"cannot reach AWS: {type(error).__name__}")
-    return Check(name, True, "allowed")
+        return Check(name, False, f"cannot reach AWS: {type(error).__name__}", only_for)
+    return Check(name, True, "allowed", only_for)
+
+
+def _scopes_check(granted_header: str | None) -> Check | None:
+    """The scopes the token has (Slack sends them in `x-oauth-scopes`), against manifest.yml."""
+    if granted_header is None:
+        return None
+    granted = {s.strip() for s in granted_header.split(",")}
+    missing = [f"{s} ({why})" for s, why in SLACK_SCOPES.items() if s not in granted]
+    if not missing:
+        return Check("Slack scopes", True, ", ".join(SLACK_SCOPES))
+    return Check(
+        "Slack scopes",
+        False,
+        f"missing {', '.join(missing)}: update the app from manifest.yml and reinstall it",
+    )
 
 
 def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
@@ -62,6 +95,10 @@ def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
                     f"bot user {auth.get('user_id')} in team {auth.get('team_id')}",
                 )
             )
+            headers = {k.lower(): v for k, v in (auth.headers or {}).items()}
+            scopes = _scopes_check(_header(headers.get("x-oauth-scopes")))
+            if scopes is not None:
+                checks.append(scopes)
         except SlackApiError as error:
             checks.append(Check("Slack token", False, f"auth.test: {error.response.get('error')}"))
     try:
@@ -81,6 +118,14 @@ def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
             "logs:FilterLogEvents",
             lambda: aws.logs().filter_log_events(logGroupName=PROBE_GROUP, limit=1),
             frozenset({"ResourceNotFoundException"}),
+        )
+    )
+    checks.append(
+        _aws_check(
+            "logs:FilterLogEvents (postgresql log)",
+            lambda: aws.logs().filter_log_events(logGroupName=PROBE_POSTGRESQL_GROUP, limit=1),
+            frozenset({"ResourceNotFoundException"}),
+            only_for="who failed from where (`failures … clients`)",
         )
     )
     checks.append(
@@ -114,3 +159,10 @@ def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
         )
     )
     return checks
+
+
+def _header(value: Any) -> str | None:
+    """A header's value; urllib may hand a repeated header over as a list."""
+    if value is None:
+        return None
+    return ",".join(value) if isinstance(value, list) else str(value)

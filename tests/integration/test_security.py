@@ -197,8 +197,11 @@ def test_doctor_reports_each_permission(
     assert all(c.ok for c in checks.values()), checks
     assert set(checks) == {
         "Slack token", "AWS identity", "rds:DescribeDBClusters", "logs:FilterLogEvents",
-        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+        "logs:FilterLogEvents (postgresql log)", "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
     }  # fmt: skip
+    assert checks["logs:FilterLogEvents (postgresql log)"].only_for
+    assert not checks["logs:FilterLogEvents"].only_for
 
     def deny(**_: Any) -> None:
         from botocore.exceptions import ClientError
@@ -227,3 +230,26 @@ def test_doctor_command(moto_endpoint: str, slack: SlackStandIn, tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok  logs:FilterLogEvents" in result.stdout
     assert result.stdout.strip().endswith("All checks passed.")
+
+
+def test_doctor_names_the_slack_scopes_the_token_lacks(
+    aws: AwsClients, slack: SlackStandIn, settings: Settings
+) -> None:
+    """Slack lists a token's scopes in the `x-oauth-scopes` header of every answer."""
+    granted = "commands,chat:write,channels:history,groups:history,usergroups:read"
+    slack.replies["auth.test"] = lambda _: (
+        200,
+        {"ok": True, "user_id": "U0BOT00001", "team_id": "T0TEAM0001"},
+        {"x-oauth-scopes": granted},
+    )
+    scopes = {c.name: c for c in run_checks(aws, web_client(settings))}["Slack scopes"]
+    assert not scopes.ok
+    assert "files:write (charts)" in scopes.detail
+    assert "chat:write" not in scopes.detail
+
+    slack.replies["auth.test"] = lambda _: (
+        200,
+        {"ok": True, "user_id": "U0BOT00001", "team_id": "T0TEAM0001"},
+        {"x-oauth-scopes": granted + ",files:write,users:read"},
+    )
+    assert {c.name: c for c in run_checks(aws, web_client(settings))}["Slack scopes"].ok
