@@ -22,6 +22,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -35,7 +38,13 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database host that drops packets must not hang /healthz (or a tick) until TCP gives up;
+    # a URL's own `connect_timeout` wins.
+    return create_engine(url, pool_pre_ping=True, connect_args=_pg_timeout(url))
+
+
+def _pg_timeout(url: str) -> dict[str, Any]:
+    return {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
 
 def migrate(engine: Engine) -> None:
