@@ -12,7 +12,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from bot.slack.signing import signed_headers, slash_command_body
 from bot.slack.standin import SlackStandIn
@@ -70,7 +73,18 @@ def procfile_web_command(port: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", *words[1:]]
 
 
-def test_procfile_web_line_serves_signed_commands(moto_endpoint: str) -> None:
+def iamauth_web_command(port: int) -> list[str]:
+    del port  # `iamauth web` binds to PORT from the environment, as the Procfile line does
+    return [sys.executable, "-m", "bot", "web", "--workers", "1", "--threads", "4"]
+
+
+@pytest.mark.parametrize(
+    "command", [procfile_web_command, iamauth_web_command], ids=["procfile", "iamauth-web"]
+)
+def test_web_process_serves_signed_commands(
+    moto_endpoint: str, tmp_path: Path, command: Callable[[int], list[str]]
+) -> None:
+    """The Procfile's `web:` line and `iamauth web` (which execs the same gunicorn)."""
     port = free_port()
     secret = secrets.token_hex(16)
     with SlackStandIn() as slack:
@@ -81,9 +95,10 @@ def test_procfile_web_line_serves_signed_commands(moto_endpoint: str) -> None:
             "SLACK_API_URL": slack.api_url,
             "AWS_ENDPOINT_URL": moto_endpoint,
             "PORT": str(port),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/web.db",
         }
         process = subprocess.Popen(
-            procfile_web_command(port),
+            command(port),
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
