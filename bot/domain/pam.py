@@ -25,6 +25,10 @@ PAM_PHRASE = "PAM authentication failed for user"
 PAM_FILTER_PATTERN = f'"{PAM_PHRASE}"'
 WHOLE_SECOND_MS = 1000
 UNREADABLE_SAMPLES = 3
+# A real line is a few hundred characters (PostgreSQL names are at most 63 bytes). Longer ones are
+# not matched at all: the patterns below backtrack, and a crafted line of many `@` and `:[` (a
+# logged statement, say) would otherwise cost time quadratic in its length.
+MAX_LINE = 1_000
 
 _PREFIX = r"""\A\s*
     (?P<stamp>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})(?:[.,](?P<frac>\d{1,6}))?
@@ -71,6 +75,8 @@ def classify(line: str) -> PamFailure | Unreadable | None:
     for every other line of the log (connections, statements, the LOG/DETAIL lines around it)."""
     if PAM_PHRASE not in line:
         return None
+    if len(line) > MAX_LINE:
+        return Unreadable(line)
     match = _CONSISTENT.match(line) or _LOOSE.match(line)
     if match is None:
         return Unreadable(line)

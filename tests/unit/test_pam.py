@@ -120,3 +120,15 @@ def test_any_text_is_classified_without_raising(line: str) -> None:
     found = classify(line)
     if PAM_PHRASE not in line:
         assert found is None
+
+
+def test_an_overlong_line_is_unreadable_at_once_however_it_is_crafted() -> None:
+    """Many `@` and `:[` would make the patterns backtrack for seconds; no real line is this long."""
+    crafted = "2025-08-11 03:36:09 UTC:1.2.3.4(5):" + "@:[1]:LOG: " * 3000 + f'{PAM_PHRASE} "a" x'
+    assert classify(crafted) == Unreadable(crafted)
+    longest_real = pam_lines(
+        datetime(2025, 8, 11, tzinfo=UTC),
+        "u" * 63,
+        Client("2600:1f18:1234:5600:abcd:ef01:2345:6789", 65535, "d" * 63, 2**31),
+    )[1]
+    assert isinstance(classify(longest_real), PamFailure)
