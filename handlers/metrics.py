@@ -18,8 +18,12 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
         # A chart of nothing says no more than the text already does.
         if report.has_data:
             problem = post_metrics_chart(deps.slack, request.channel_id, report)
-            if problem:
-                message.blocks.append(context(f":warning: Chart not posted: {problem}."))
+            # Say where the chart went: this reply may be visible to the asker only, the file not.
+            message.blocks.append(
+                context(f":warning: Chart not posted: {problem}.")
+                if problem
+                else context(":chart_with_upwards_trend: Chart posted in this channel.")
+            )
         return message
 
     return Prepared(answer, Kind.READ, query.cluster)

@@ -58,6 +58,7 @@ def test_metrics_command_posts_its_chart_in_the_channel(
     assert reply.response is not None
     assert "IAM auth metrics · prod-db" in all_text(reply.response.body)
     assert "Chart not posted" not in all_text(reply.response.body)
+    assert "Chart posted in this channel." in all_text(reply.response.body)
     (chart,) = slack.uploaded()
     assert chart.channel == CHANNEL
     assert chart.thread_ts is None
