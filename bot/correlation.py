@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 from bot.aws.clients import AwsClients
 from bot.aws.errors import AccessDenied, LogGroupMissing
 from bot.aws.logs import postgresql_log_group, read_window
-from bot.aws.rds import ClusterInfo
+from bot.aws.rds import POSTGRESQL_EXPORT, ClusterInfo
 from bot.domain.correlate import TOLERANCE_MS, Correlation, correlate
 from bot.domain.pam import PAM_FILTER_PATTERN, WHOLE_SECOND_MS, PamLines
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 
-POSTGRESQL_EXPORT = "postgresql"
 # PAM lines this far outside the window can still match a failure at its edge.
 _EDGE = timedelta(milliseconds=TOLERANCE_MS + WHOLE_SECOND_MS)
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
 IAM_LOG_EXPORT = "iam-db-auth-error"
+POSTGRESQL_EXPORT = "postgresql"  # the engine's own log: who connected from where
 
 
 @dataclass(frozen=True)

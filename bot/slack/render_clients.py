@@ -3,7 +3,8 @@ blocks). Everything shown here comes from logs: user names, addresses and databa
 
 from __future__ import annotations
 
-from bot.correlation import POSTGRESQL_EXPORT, ClientsAnswer, NoClients
+from bot.aws.rds import POSTGRESQL_EXPORT
+from bot.correlation import ClientsAnswer, NoClients
 from bot.domain.correlate import ClientGroup, Correlation
 from bot.domain.pam import PAM_PHRASE
 from bot.slack.mrkdwn import code, escape, shorten

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
-from bot.aws.rds import IAM_LOG_EXPORT, ClusterInfo
+from bot.aws.logs import iam_log_group
+from bot.aws.rds import IAM_LOG_EXPORT, POSTGRESQL_EXPORT, ClusterInfo
 from bot.domain.window import format_duration
 from bot.service import ExportChange, LogExports
 from bot.slack.mrkdwn import code, escape
 from bot.slack.render import Message, context, section
 
 ENABLE_LOGS_ACTION = "iamauth_enable_logs"
-POSTGRESQL_EXPORT = "postgresql"
 # What each export gives iamauth; the others are listed as "not read by iamauth".
 EXPORT_USES = {
     IAM_LOG_EXPORT: "who failed and why: database user, error code, reason and the refused "
@@ -30,7 +30,7 @@ _MODIFY_CALL = (
 
 
 def _log_group(cluster: str) -> str:
-    return code(f"/aws/rds/cluster/{cluster}/{IAM_LOG_EXPORT}", 120)
+    return code(iam_log_group(cluster), 120)
 
 
 def _where(cluster: str, place: str) -> str:
