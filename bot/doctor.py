@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import AwsClients
-from bot.aws.errors import ACCESS_DENIED_CODES
+from bot.aws.errors import ACCESS_DENIED_CODES, error_code
 from bot.domain.metrics import NAMESPACE
 
 PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
@@ -50,7 +50,7 @@ def _aws_check(
     try:
         call()
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         if code in fine_codes:
             return Check(name, True, f"allowed ({code} for the probe)", only_for)
         if code in ACCESS_DENIED_CODES:

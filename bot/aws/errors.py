@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
 
 class AwsError(Exception):
     """Something on the AWS side stopped the answer; `str()` is one plain sentence."""
@@ -31,3 +36,8 @@ ACCESS_DENIED_CODES = frozenset(
         "UnrecognizedClientException",
     }
 )
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a failed call (`AccessDenied`, `DBClusterNotFoundFault`…), or ""."""
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
-from bot.aws.errors import ACCESS_DENIED_CODES, AccessDenied, AwsError, LogGroupMissing
+from bot.aws.errors import (
+    ACCESS_DENIED_CODES,
+    AccessDenied,
+    AwsError,
+    LogGroupMissing,
+    error_code,
+)
 from bot.domain.window import Window
 
 if TYPE_CHECKING:
@@ -86,7 +92,7 @@ class LogScan:
 
 
 def _translate(error: ClientError, group: str) -> AwsError:
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     if code == "ResourceNotFoundException":
         return LogGroupMissing(f"The log group `{group}` does not exist.")
     if code in ACCESS_DENIED_CODES:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from bot.aws.errors import ACCESS_DENIED_CODES, AccessDenied, AwsError
+from bot.aws.errors import ACCESS_DENIED_CODES, AccessDenied, AwsError, error_code
 from bot.domain.metrics import (
     CLUSTER_DIMENSION,
     INSTANCE_DIMENSION,
@@ -154,7 +154,7 @@ def fetch_all_metrics(
 
 
 def _translate(error: ClientError, api: str) -> AwsError:
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     if code in ACCESS_DENIED_CODES:
         return AccessDenied(f"The bot may not call cloudwatch:{api}.")
     return AwsError(f"CloudWatch answered {code or 'an error'} for {api}.")

@@ -14,6 +14,7 @@ from bot.aws.errors import (
     AwsError,
     ClusterBusy,
     ClusterNotFound,
+    error_code,
 )
 from bot.domain.text import shown
 
@@ -48,7 +49,7 @@ def describe_cluster(client: RDSClient, cluster: str) -> ClusterInfo:
     try:
         response = client.describe_db_clusters(DBClusterIdentifier=cluster)
     except ClientError as error:
-        code = _code(error)
+        code = error_code(error)
         if code == "DBClusterNotFoundFault":
             raise _not_found(cluster) from None
         if code in ACCESS_DENIED_CODES:
@@ -70,7 +71,7 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
             ApplyImmediately=True,
         )
     except ClientError as error:
-        code = _code(error)
+        code = error_code(error)
         if code == "DBClusterNotFoundFault":
             raise _not_found(cluster) from None
         if code in {"InvalidDBClusterStateFault", "InvalidDBInstanceStateFault"}:
@@ -90,10 +91,6 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
             raise AwsError(f"RDS refused the change: {shown(message, 300)}") from None
         raise AwsError(f"RDS answered {code or 'an error'} for ModifyDBCluster.") from None
     return info_from(response.get("DBCluster", {}), cluster)
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _not_found(cluster: str) -> ClusterNotFound:
