@@ -93,6 +93,15 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
     return info_from(response.get("DBCluster", {}), cluster)
 
 
+def enable_export_command(cluster: str, log_type: str) -> str:
+    """The AWS CLI command that turns `log_type` on, applied now, for a person to run."""
+    return (
+        f"aws rds modify-db-cluster --db-cluster-identifier {cluster} "
+        f'--cloudwatch-logs-export-configuration \'{{"EnableLogTypes":["{log_type}"]}}\' '
+        "--apply-immediately"
+    )
+
+
 def _not_found(cluster: str) -> ClusterNotFound:
     return ClusterNotFound(f"There is no cluster `{cluster}` in this account and region.")
 

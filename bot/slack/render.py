@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.aws.rds import IAM_LOG_EXPORT, ClusterInfo
+from bot.aws.logs import iam_log_group
+from bot.aws.rds import IAM_LOG_EXPORT, ClusterInfo, enable_export_command
 from bot.domain.hints import hint_for_code
 from bot.domain.metrics import (
     FAMILY_METRICS,
@@ -122,9 +123,8 @@ def enable_export_text(cluster: str) -> str:
         f"The `{IAM_LOG_EXPORT}` log export is *off* for `{escape(cluster)}`, so the log cannot say "
         "which users failed or why. Turn it on in the RDS console (Modify → Log exports → "
         f"`{IAM_LOG_EXPORT}` → Apply immediately) or with:\n"
-        f"```aws rds modify-db-cluster --db-cluster-identifier {escape(cluster)} "
-        '--cloudwatch-logs-export-configuration \'{"EnableLogTypes":["iam-db-auth-error"]}\' '
-        "--apply-immediately```\nIt applies with *no reboot* and drops no connections."
+        f"```{escape(enable_export_command(cluster, IAM_LOG_EXPORT))}```\n"
+        "It applies with *no reboot* and drops no connections."
     )
 
 
@@ -195,7 +195,7 @@ def failures_message(report: FailuresReport) -> Message:
     window = report.window
     blocks: list[Block] = [
         _header(f"IAM auth failures · {cluster}" + (f" · {report.place}" if report.place else "")),
-        context(f"Window {window.describe()} · log group `{escape(_group(cluster))}`"),
+        context(f"Window {window.describe()} · log group `{escape(iam_log_group(cluster))}`"),
     ]
     blocks.extend(_cluster_warnings(report.cluster))
     summary = report.summary
@@ -269,10 +269,6 @@ def _cluster_warnings(cluster: ClusterInfo) -> list[Block]:
             f"`{escape(cluster.identifier)}`: no connection uses it, so nothing can fail there."
         )
     ]
-
-
-def _group(cluster: str) -> str:
-    return f"/aws/rds/cluster/{cluster}/{IAM_LOG_EXPORT}"
 
 
 HELP_TEXT = (

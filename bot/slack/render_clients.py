@@ -3,7 +3,7 @@ blocks). Everything shown here comes from logs: user names, addresses and databa
 
 from __future__ import annotations
 
-from bot.aws.rds import POSTGRESQL_EXPORT
+from bot.aws.rds import POSTGRESQL_EXPORT, enable_export_command
 from bot.correlation import ClientsAnswer, NoClients
 from bot.domain.correlate import ClientGroup, Correlation
 from bot.domain.pam import PAM_PHRASE
@@ -49,9 +49,8 @@ def clients_texts(answer: ClientsAnswer, cluster: str) -> tuple[list[str], list[
         return [
             f"{TITLE}: the `{POSTGRESQL_EXPORT}` log export is *off* for `{escape(cluster)}`, "
             "so iamauth cannot see the client address and database of each failure. Turn it on "
-            f"(RDS console → Modify → Log exports → PostgreSQL log, or `aws rds modify-db-cluster "
-            f"--db-cluster-identifier {escape(cluster)} --cloudwatch-logs-export-configuration "
-            """'{"EnableLogTypes":["postgresql"]}' --apply-immediately`) and ask again."""
+            "(RDS console → Modify → Log exports → PostgreSQL log, or "
+            f"`{escape(enable_export_command(cluster, POSTGRESQL_EXPORT))}`) and ask again."
         ], []
     if answer.missing is NoClients.POSTGRESQL_GROUP_MISSING:
         return [
