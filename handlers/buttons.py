@@ -1,5 +1,5 @@
 """What every button listener shares: ack at once and do the work after the ack under the click's
-request id, read the click's ids, and turn a click down."""
+request id; read who clicked where, validate and authorise the click, or turn it down."""
 
 from __future__ import annotations
 
@@ -29,40 +29,39 @@ def button_listener(deps: Deps, work: Work) -> Callable[..., None]:
     return request_id.new_request(on_click)
 
 
-def clicked(body: dict[str, Any]) -> tuple[str, str, str]:
-    """(button value, user id, channel id), ids checked before they are ever shown."""
-    action = (body.get("actions") or [{}])[0]
-    user = str((body.get("user") or {}).get("id", ""))
-    channel = str((body.get("channel") or {}).get("id", ""))
-    return str(action.get("value", "")), user if _USER_ID.match(user) else "", channel
-
-
-def turned_down(
-    deps: Deps,
-    respond: Respond,
-    who: tuple[str, str, str],
-    outcome: str,
-    reason: str,
-    *,
-    command: str = "button",
-) -> None:
-    """Audit a click that was refused or invalid, and tell only the person who clicked why."""
-    user, channel, action = who
-    deps.audit(user, channel, action, outcome, reason, command=command)
-    respond(**error_message(reason).to_dict(), response_type="ephemeral", replace_original=False)
-
-
 @dataclass(frozen=True)
 class Click:
-    """A click that passed validation and authorisation: who, where, and how it is audited."""
+    """Who clicked which button where, as audited and counted."""
 
-    user: str
+    value: str
+    user: str  # checked before it is ever shown; "" when it is not a user id
     channel: str
     action: str  # as written to the audit log: `button <action id> <value>`
     command: str  # as counted in iamauth_commands_total
 
+    @classmethod
+    def read(cls, body: dict[str, Any], action_id: str, command: str) -> Click:
+        action = (body.get("actions") or [{}])[0]
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        value = str(action.get("value", ""))
+        return cls(
+            value,
+            user if _USER_ID.match(user) else "",
+            channel,
+            f"button {action_id} {value}",
+            command,
+        )
+
     def audit(self, deps: Deps, outcome: str, detail: str = "") -> None:
         deps.audit(self.user, self.channel, self.action, outcome, detail, command=self.command)
+
+    def turn_down(self, deps: Deps, respond: Respond, outcome: str, reason: str) -> None:
+        """Audit a click that was refused or invalid, and tell only the person who clicked why."""
+        self.audit(deps, outcome, reason)
+        respond(
+            **error_message(reason).to_dict(), response_type="ephemeral", replace_original=False
+        )
 
 
 def accept_click(
@@ -78,15 +77,14 @@ def accept_click(
     """Validate the button's value with `parse` (→ what it means and the cluster it is about;
     ValueError says why not) and authorise the clicker as for the command it stands for. A click
     turned down is audited and told why, and None is returned: nothing else happens."""
-    value, user, channel = clicked(body)
-    who = (user, channel, f"button {action_id} {value}")
+    click = Click.read(body, action_id, command)
     try:
-        parsed, cluster = parse(value)
+        parsed, cluster = parse(click.value)
     except ValueError as error:
-        turned_down(deps, respond, who, "invalid", str(error), command=command)
+        click.turn_down(deps, respond, "invalid", str(error))
         return None
-    decision = deps.decide(kind, cluster, user, channel)
+    decision = deps.decide(kind, cluster, click.user, click.channel)
     if not decision.allowed:
-        turned_down(deps, respond, who, "refused", decision.reason, command=command)
+        click.turn_down(deps, respond, "refused", decision.reason)
         return None
-    return Click(user, channel, who[2], command), parsed
+    return click, parsed
