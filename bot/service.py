@@ -52,6 +52,11 @@ class FailuresReport:
         return self.cluster.iam_log_export_on
 
 
+def _as_address(cluster: str | Address) -> Address:
+    """Callers may name a cluster by its identifier alone (`prod-db`)."""
+    return cluster if isinstance(cluster, Address) else Address(cluster)
+
+
 def read_log_summary(
     aws: AwsClients, cluster: str, window: Window, cap: int, *, keep_events: bool = False
 ) -> FailureSummary | None:
@@ -115,7 +120,7 @@ class IamAuthService:
     ) -> FailuresReport:
         """Failures of the window ending now (or the same answer, if asked in the last 30 s).
         `clients` also matches them to the postgresql log: who failed from where."""
-        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        address = _as_address(cluster)
         report = self._cache.get(
             ("failures", str(address), duration, clients),
             lambda: self._failures(address, duration, clients),
@@ -126,7 +131,7 @@ class IamAuthService:
     def metrics(
         self, cluster: str | Address, duration: timedelta
     ) -> tuple[ClusterInfo, MetricsReport]:
-        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        address = _as_address(cluster)
         answer = self._cache.get(
             ("metrics", str(address), duration), lambda: self._metrics(address, duration)
         )
@@ -170,13 +175,13 @@ class IamAuthService:
     # Log exports --------------------------------------------------------------------------------
     def log_exports(self, cluster: str | Address) -> LogExports:
         """The cluster's log exports, read fresh (never cached): people ask this to follow a change."""
-        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        address = _as_address(cluster)
         aws, place = self._place(address)
         return LogExports(describe_cluster(aws.rds(), address.cluster), place)
 
     def enable_iam_log_export(self, cluster: str | Address) -> ExportChange:
         """Turn the `iam-db-auth-error` export on, unless it is on or being turned on already."""
-        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        address = _as_address(cluster)
         aws, place = self._place(address)
         info = describe_cluster(aws.rds(), address.cluster)
         if info.iam_log_export_on or info.iam_log_export_pending:
@@ -189,7 +194,7 @@ class IamAuthService:
     def wait_for_iam_log_export(self, cluster: str | Address) -> ClusterInfo | None:
         """Poll until the cluster is `available` with the export on; None after the timeout.
         Both are checked: right after ModifyDBCluster a cluster may still say `available`."""
-        address = cluster if isinstance(cluster, Address) else Address(cluster)
+        address = _as_address(cluster)
         aws, _ = self._place(address)
         deadline = time.monotonic() + self.modify_timeout_seconds
         while True:
