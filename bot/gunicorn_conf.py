@@ -10,17 +10,23 @@ earlier run would be added in.
 
 Logs: gunicorn's own loggers (gunicorn.error, gunicorn.access) go to the root handler, so they are
 JSON lines like the bot's (IAMAUTH_LOG_FORMAT=text for text).
+
+Limits: the worker class (bot/gunicorn_worker.py) gives a thread only a request that has arrived
+whole within IAMAUTH_REQUEST_TIMEOUT_SECONDS, and the guard on /slack/events (bot/slack/
+request_guard.py) caps the body at IAMAUTH_MAX_BODY_BYTES; the settings below bound the rest.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from bot.logs import log_format, log_level
+from bot.web_limits import web_limits
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # as in bot.telemetry, which must not be imported yet
 
@@ -32,6 +38,25 @@ if os.environ.get(MULTIPROC_ENV):
 else:
     _made_dir = tempfile.mkdtemp(prefix="iamauth-metrics-")
     os.environ[MULTIPROC_ENV] = _made_dir
+
+try:  # here, in the master, a wrong value stops the start with one line, not a worker traceback
+    web_limits()
+except ValueError as error:
+    sys.exit(f"iamauth: {error}")
+
+# Slack sends a dozen short headers; proxies add a few.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+# Requests still arriving wait on each worker's selector, not in a thread: each holds a socket and
+# at most the body cap, and all of a worker's together at most 64 MiB (bot/gunicorn_worker.py).
+worker_connections = 1000
+# A worker whose loop has not reported for this long is replaced (the loop reports every second).
+timeout = 30
+# On SIGTERM (a deploy), commands being answered get this long to finish (platforms kill at 30 s).
+graceful_timeout = 25
+# Behind a router connections are reused; a kept-alive one waits on the selector, not in a thread.
+keepalive = 5
 
 accesslog = "-"
 logconfig_dict: dict[str, Any] = {

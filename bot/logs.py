@@ -45,6 +45,31 @@ class JsonLines(JsonFormatter):
         return {"time": log_data.pop("time"), **log_data}
 
 
+# Every character str.splitlines() ends a line at: in a text log each record is one line, so a
+# message holding text from outside (a request, a log line, an error) cannot forge another record.
+_LINE_BREAKS = str.maketrans(
+    {c: c.encode("unicode_escape").decode() for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+)
+
+
+class OneLineText(logging.Formatter):
+    """TEXT_FORMAT with line breaks in the record escaped (\\n); a traceback or stack that follows
+    keeps its lines, each indented, so none can pass for a record."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return super().formatMessage(record).translate(_LINE_BREAKS)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line, _, trace = super().format(record).partition("\n")
+        if not trace:
+            return line
+        indented = ("    " + part.translate(_LINE_BREAKS) for part in trace.split("\n"))
+        return "\n".join([line, *indented])
+
+
 def log_format(default: str) -> str:
     chosen = os.environ.get(FORMAT_ENV, "").strip().lower()
     return chosen if chosen in FORMATS else default
@@ -53,7 +78,7 @@ def log_format(default: str) -> str:
 def make_handler(fmt: str) -> logging.Handler:
     """A stderr handler writing `fmt` ("json" or "text"); also named by gunicorn_conf's dictConfig."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonLines() if fmt == "json" else OneLineText())
     setattr(handler, _OURS, True)
     return handler
 

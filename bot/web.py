@@ -11,15 +11,18 @@ import os
 import sys
 
 from bot.config import Settings
+from bot.web_limits import web_limits
 
 CONFIG_MODULE = "python:bot.gunicorn_conf"
 APP = "bot.slack.app:create_wsgi_app()"
+# gthread, whose threads are given only requests that have arrived whole.
+WORKER_CLASS = "bot.gunicorn_worker.RequestBufferingWorker"
 
 
 def gunicorn_argv(port: int, *, workers: int, threads: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "--config", CONFIG_MODULE,
-        "--bind", f"0.0.0.0:{port}", "--worker-class", "gthread",
+        "--bind", f"0.0.0.0:{port}", "--worker-class", WORKER_CLASS,
         "--workers", str(workers), "--threads", str(threads), APP,
     ]  # fmt: skip
 
@@ -31,6 +34,11 @@ def serve(settings: Settings, *, workers: int, threads: int) -> int:
             "iamauth: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set for `iamauth web`.",
             file=sys.stderr,
         )
+        return 2
+    try:
+        web_limits()
+    except ValueError as error:
+        print(f"iamauth: {error}", file=sys.stderr)
         return 2
     argv = gunicorn_argv(settings.port, workers=workers, threads=threads)
     sys.stdout.flush()
