@@ -1,23 +1,27 @@
 """`iamauth doctor`: is the Slack token good, who is the bot in AWS, and may it call what it needs?
 
 Each AWS permission is checked by calling the API harmlessly: a read that is allowed answers (or
-says the probed resource does not exist), one that is not allowed says AccessDenied.
+says the probed resource does not exist), one that is not allowed says AccessDenied. With
+`[[target]] role_arn`, each role is assumed once, as the bot will (sts:AssumeRole).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.aws.clients import AwsClients
-from bot.aws.errors import ACCESS_DENIED_CODES, error_code
+from bot.aws.errors import ACCESS_DENIED_CODES, BOTOCORE_ERRORS, AwsError, aws_error, error_code
+from bot.aws.targets import TargetSpec
 from bot.domain.metrics import NAMESPACE
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts.type_defs import AssumeRoleRequestTypeDef
 
 PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
 PROBE_POSTGRESQL_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/postgresql"
@@ -46,24 +50,24 @@ def _aws_check(
     call: Callable[[], Any],
     fine_codes: frozenset[str] = frozenset(),
     only_for: str = "",
+    missing: str = "add it to the bot's IAM policy (docs/iam-policy.json)",
 ) -> Check:
     try:
         call()
-    except ClientError as error:
+    except (*BOTOCORE_ERRORS, AwsError) as error:
         code = error_code(error)
         if code in fine_codes:
             return Check(name, True, f"allowed ({code} for the probe)", only_for)
         if code in ACCESS_DENIED_CODES:
-            return Check(
-                name,
-                False,
-                "missing: add it to the bot's IAM policy (docs/iam-policy.json)",
-                only_for,
-            )
-        return Check(name, False, f"AWS answered {code}", only_for)
-    except BotoCoreError as error:
-        return Check(name, False, f"cannot reach AWS: {type(error).__name__}", only_for)
+            return Check(name, False, f"missing: {missing}", only_for)
+        return Check(name, False, _sentence(error, name), only_for)
     return Check(name, True, "allowed", only_for)
+
+
+def _sentence(error: Exception, action: str) -> str:
+    """What went wrong, in the adapters' words."""
+    translated = error if isinstance(error, AwsError) else aws_error(error, "AWS", action)
+    return str(translated)
 
 
 def _scopes_check(granted_header: str | None) -> Check | None:
@@ -81,7 +85,10 @@ def _scopes_check(granted_header: str | None) -> Check | None:
     )
 
 
-def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
+def run_checks(
+    aws: AwsClients | AwsError, slack: WebClient | None, targets: Sequence[TargetSpec] = ()
+) -> list[Check]:
+    """`aws`: the bot's own clients, or why they could not be built (an unknown profile…)."""
     checks: list[Check] = []
     if slack is None:
         checks.append(Check("Slack token", False, "SLACK_BOT_TOKEN is not set"))
@@ -101,13 +108,14 @@ def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
                 checks.append(scopes)
         except SlackApiError as error:
             checks.append(Check("Slack token", False, f"auth.test: {error.response.get('error')}"))
+    if isinstance(aws, AwsError):
+        checks.append(Check("AWS identity", False, str(aws)))
+        return checks
     try:
         identity = aws.sts().get_caller_identity()
         checks.append(Check("AWS identity", True, str(identity.get("Arn"))))
-    except (ClientError, BotoCoreError) as error:
-        checks.append(
-            Check("AWS identity", False, f"no usable AWS credentials ({type(error).__name__})")
-        )
+    except (*BOTOCORE_ERRORS, AwsError) as error:
+        checks.append(Check("AWS identity", False, _sentence(error, "sts:GetCallerIdentity")))
         return checks
     now = datetime.now(UTC)
     checks.append(
@@ -158,7 +166,29 @@ def run_checks(aws: AwsClients, slack: WebClient | None) -> list[Check]:
             ),
         )
     )
+    checks.extend(_assume_role_check(aws, spec) for spec in targets if spec.role_arn)
     return checks
+
+
+def _assume_role_check(aws: AwsClients, spec: TargetSpec) -> Check:
+    """Assume the target's role once, as the bot will: its policy must allow sts:AssumeRole on
+    the role, and the role's trust policy must trust the bot (with the external id, if set)."""
+    request: AssumeRoleRequestTypeDef = {
+        "RoleArn": spec.role_arn or "",
+        "RoleSessionName": spec.session_name,
+        "DurationSeconds": 900,
+    }
+    if spec.external_id:
+        request["ExternalId"] = spec.external_id
+    return _aws_check(
+        f"sts:AssumeRole (target {spec.name}: {spec.role_arn})",
+        lambda: aws.sts().assume_role(**request),
+        missing=(
+            "refused: allow sts:AssumeRole on this role in the bot's IAM policy "
+            "(docs/iam-policy.json), and trust the bot's identity in the role's trust policy"
+            + (" with this external_id" if spec.external_id else "")
+        ),
+    )
 
 
 def _header(value: Any) -> str | None:

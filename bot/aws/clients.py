@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
+from bot.aws.errors import aws_error
+from bot.aws.redaction import guard_session, register_credentials
 from bot.telemetry import count_aws_calls
 
 if TYPE_CHECKING:
@@ -67,9 +70,13 @@ class AwsClients:
 
     def __init__(self, settings: AwsSettings, session: boto3.session.Session | None = None) -> None:
         self.settings = settings
-        self._session = session or boto3.session.Session(
-            profile_name=settings.profile, region_name=settings.region
-        )
+        try:
+            self._session = session or boto3.session.Session(
+                profile_name=settings.profile, region_name=settings.region
+            )
+        except BotoCoreError as error:  # an unknown profile, an unreadable AWS config file
+            raise aws_error(error, "AWS", "the AWS session") from None
+        guard_session(self._session)  # before any client exists: clients copy its handlers
         self._config = Config(
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -88,13 +95,18 @@ class AwsClients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                client = self._session.client(
-                    service,  # type: ignore[call-overload]
-                    config=self._config,
-                    endpoint_url=self.settings.endpoint_url,
-                )
+                try:
+                    client = self._session.client(
+                        service,  # type: ignore[call-overload]
+                        config=self._config,
+                        endpoint_url=self.settings.endpoint_url,
+                    )
+                except (BotoCoreError, ValueError) as error:  # no region, partial keys, bad URL
+                    raise aws_error(error, service, f"the {service} client") from None
                 client.meta.events.register("after-call", _note_retries)
                 count_aws_calls(client.meta.events)
+                # Resolved by now (whichever provider), and nothing signed with them yet.
+                register_credentials(self._session.get_credentials())
                 self._clients[service] = client
             return client
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from botocore.exceptions import ClientError
-
 from bot.aws.errors import (
     ACCESS_DENIED_CODES,
+    BOTOCORE_ERRORS,
     AccessDenied,
     AwsError,
     LogGroupMissing,
+    aws_error,
     error_code,
 )
 from bot.domain.window import Window
@@ -73,7 +73,7 @@ class LogScan:
         while True:
             try:
                 page = self.client.filter_log_events(**kwargs)
-            except ClientError as error:
+            except BOTOCORE_ERRORS as error:
                 raise _translate(error, self.group) from None
             self.pages_read += 1
             events = [(e.get("timestamp", 0), e.get("message", "")) for e in page.get("events", [])]
@@ -91,13 +91,13 @@ class LogScan:
             kwargs["nextToken"] = token
 
 
-def _translate(error: ClientError, group: str) -> AwsError:
+def _translate(error: Exception, group: str) -> AwsError:
     code = error_code(error)
     if code == "ResourceNotFoundException":
         return LogGroupMissing(f"The log group `{group}` does not exist.")
     if code in ACCESS_DENIED_CODES:
         return AccessDenied(f"The bot may not call logs:FilterLogEvents on `{group}`.")
-    return AwsError(f"CloudWatch Logs answered {code or 'an error'} for FilterLogEvents.")
+    return aws_error(error, "CloudWatch Logs", "logs:FilterLogEvents")
 
 
 SMALLEST_SLICE = timedelta(minutes=1)

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from bot.aws.errors import ACCESS_DENIED_CODES, AccessDenied, AwsError, error_code
+from bot.aws.errors import BOTOCORE_ERRORS, AwsError, aws_error
 from bot.domain.metrics import (
     CLUSTER_DIMENSION,
     INSTANCE_DIMENSION,
@@ -75,7 +73,7 @@ def get_metric_data(
         while True:
             try:
                 response = client.get_metric_data(**request)
-            except ClientError as error:
+            except BOTOCORE_ERRORS as error:
                 raise _translate(error, "GetMetricData") from None
             for result in response.get("MetricDataResults", []):
                 index = int(result["Id"][1:])
@@ -102,7 +100,7 @@ def has_cluster_series(client: CloudWatchClient, cluster: str) -> bool:
         return any(
             m.get("MetricName") in METRIC_NAMES for page in pages for m in page.get("Metrics", [])
         )
-    except ClientError as error:
+    except BOTOCORE_ERRORS as error:
         raise _translate(error, "ListMetrics") from None
 
 
@@ -153,8 +151,5 @@ def fetch_all_metrics(
     return out
 
 
-def _translate(error: ClientError, api: str) -> AwsError:
-    code = error_code(error)
-    if code in ACCESS_DENIED_CODES:
-        return AccessDenied(f"The bot may not call cloudwatch:{api}.")
-    return AwsError(f"CloudWatch answered {code or 'an error'} for {api}.")
+def _translate(error: Exception, api: str) -> AwsError:
+    return aws_error(error, "CloudWatch", f"cloudwatch:{api}")

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from bot.aws.errors import (
     ACCESS_DENIED_CODES,
+    BOTOCORE_ERRORS,
     AccessDenied,
     AwsError,
     ClusterBusy,
     ClusterNotFound,
+    aws_error,
     error_code,
+    error_message,
 )
 from bot.domain.text import shown
 
@@ -48,13 +49,10 @@ class ClusterInfo:
 def describe_cluster(client: RDSClient, cluster: str) -> ClusterInfo:
     try:
         response = client.describe_db_clusters(DBClusterIdentifier=cluster)
-    except ClientError as error:
-        code = error_code(error)
-        if code == "DBClusterNotFoundFault":
+    except BOTOCORE_ERRORS as error:
+        if error_code(error) == "DBClusterNotFoundFault":
             raise _not_found(cluster) from None
-        if code in ACCESS_DENIED_CODES:
-            raise AccessDenied("The bot may not call rds:DescribeDBClusters.") from None
-        raise AwsError(f"RDS answered {code or 'an error'} for DescribeDBClusters.") from None
+        raise aws_error(error, "RDS", "rds:DescribeDBClusters") from None
     clusters = response.get("DBClusters", [])
     if not clusters:
         raise _not_found(cluster)
@@ -70,7 +68,7 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
             CloudwatchLogsExportConfiguration={"EnableLogTypes": [IAM_LOG_EXPORT]},
             ApplyImmediately=True,
         )
-    except ClientError as error:
+    except BOTOCORE_ERRORS as error:
         code = error_code(error)
         if code == "DBClusterNotFoundFault":
             raise _not_found(cluster) from None
@@ -87,9 +85,9 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
             ) from None
         if code in {"InvalidParameterValue", "InvalidParameterCombination"}:
             # RDS's own words say what is wrong (e.g. an engine without this export).
-            message = str(error.response.get("Error", {}).get("Message", ""))
-            raise AwsError(f"RDS refused the change: {shown(message, 300)}") from None
-        raise AwsError(f"RDS answered {code or 'an error'} for ModifyDBCluster.") from None
+            message = shown(error_message(error), 300)
+            raise AwsError(f"RDS refused the change: {message}") from None
+        raise aws_error(error, "RDS", "rds:ModifyDBCluster") from None
     return info_from(response.get("DBCluster", {}), cluster)
 
 

@@ -21,9 +21,11 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session as BotocoreSession
 
+from bot import redact
 from bot.aws.clients import AwsClients, AwsSettings
-from bot.aws.errors import AwsError
+from bot.aws.errors import AwsError, aws_error
 from bot.aws.rds import ClusterInfo, info_from
+from bot.aws.redaction import guard_session, register_credentials
 from bot.domain.address import Address
 from bot.telemetry import count_aws_calls
 
@@ -73,6 +75,8 @@ class Targets:
     def __init__(self, specs: Sequence[TargetSpec], base: AwsSettings) -> None:
         self.base = base
         self.specs = tuple(specs) or (TargetSpec("default", (base.region or "us-east-1",)),)
+        # Sent in each AssumeRole request, which botocore logs at DEBUG.
+        redact.register_secrets(spec.external_id for spec in self.specs)
         self._clients: dict[tuple[str, str], AwsClients] = {}
         self._accounts: dict[str, str] = {}
         self._inventory: dict[Place, tuple[float, list[ClusterInfo]]] = {}
@@ -103,7 +107,11 @@ class Targets:
             if clients is None:
                 spec = next(s for s in self.specs if s.name == place.target)
                 settings = replace(self.base, region=place.region)
-                clients = AwsClients(settings, self._session(spec, place.region))
+                try:
+                    session = self._session(spec, place.region)
+                except BotoCoreError as error:  # an unknown profile, incomplete credentials
+                    raise aws_error(error, "STS", "sts:AssumeRole") from None
+                clients = AwsClients(settings, session)
                 self._clients[key] = clients
             return clients
 
@@ -112,7 +120,9 @@ class Targets:
             return None
         source = boto3.session.Session(profile_name=self.base.profile, region_name=region)
         count_aws_calls(source.events)  # the AssumeRole calls of the credential fetcher
+        guard_session(source)  # registers each AssumeRole answer before botocore logs it
         credentials = source.get_credentials()
+        register_credentials(credentials)
         create = functools.partial(
             source._session.create_client, endpoint_url=self.base.endpoint_url
         )
@@ -121,6 +131,7 @@ class Targets:
             extra["ExternalId"] = spec.external_id
         fetcher = AssumeRoleCredentialFetcher(create, credentials, spec.role_arn, extra_args=extra)
         botocore_session = BotocoreSession()
+        # AwsClients registers what each refresh of these brings (register_credentials).
         botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
             refresh_using=fetcher.fetch_credentials, method="assume-role"
         )
@@ -154,9 +165,7 @@ class Targets:
             pages = self.clients(place).rds().get_paginator("describe_db_clusters").paginate()
             clusters = [info_from(c) for page in pages for c in page.get("DBClusters", [])]
         except (ClientError, BotoCoreError) as error:
-            raise AwsError(
-                f"Cannot list the clusters of {place.label}: {type(error).__name__}."
-            ) from None
+            raise aws_error(error, "RDS", "rds:DescribeDBClusters") from None
         with self._lock:
             self._inventory[place] = (now, clusters)
         return clusters

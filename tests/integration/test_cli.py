@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from bot.aws.clients import AwsClients
 from bot.seed import Failure, create_cluster, put_failures, put_metrics
 from tests.conftest import run_iamauth
+from tests.integration.refusing_aws import RefusingAws, closed_port
 
 
 def iamauth(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,8 +40,8 @@ def test_failures_json(moto_endpoint: str, seeded: None) -> None:
     result = iamauth(moto_endpoint, "failures", "prod-db", "--since", "1h", "--json")
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
-    assert set(data) == {
-        "cluster", "start", "end", "total", "by_code", "by_family", "by_user",
+    assert set(data) >= {  # the JSON shapes may gain keys
+        "cluster", "start", "end", "total", "by_code", "by_family", "by_user", "by_caller",
         "unparsed", "truncated", "first_seen", "last_seen",
     }  # fmt: skip
     assert data["cluster"] == "prod-db"
@@ -101,3 +103,132 @@ def test_problems_exit_non_zero_with_one_line(
     assert reason in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
+
+
+# A newcomer's first minutes: every AWS or setup failure is one line and an exit code -----------
+
+KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+REGION = {"AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def bare_env(tmp_path: Path, values: dict[str, str]) -> dict[str, str]:
+    """A shell with no AWS settings at all (no credentials or config file, no instance metadata
+    to wait for), plus `values`."""
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.pop("IAMAUTH_CONFIG", None)
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(empty),
+        AWS_CONFIG_FILE=str(empty),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return {**env, **values}
+
+
+def assert_one_line(result: subprocess.CompletedProcess[str], code: int, words: str) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == code, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert words in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["failures", "metrics"])
+@pytest.mark.parametrize(
+    ("setting", "code", "words"),
+    [
+        ("no region", 2, "No AWS region is set"),
+        ("no credentials", 2, "No AWS credentials were found"),
+        ("unreachable", 3, "Cannot connect to RDS at http://127.0.0.1:"),
+    ],
+)
+def test_a_missing_setting_or_an_unreachable_aws_is_one_line(
+    moto_endpoint: str, seeded: None, tmp_path: Path, command: str, setting: str, code: int,
+    words: str,
+) -> None:  # fmt: skip
+    values = {
+        "no region": {**KEYS, "AWS_ENDPOINT_URL": moto_endpoint},
+        "no credentials": {**REGION, "AWS_ENDPOINT_URL": moto_endpoint},
+        "unreachable": {**KEYS, **REGION, "AWS_ENDPOINT_URL": closed_port()},
+    }[setting]
+    assert_one_line(run_iamauth(bare_env(tmp_path, values), command, "prod-db"), code, words)
+
+
+@pytest.mark.parametrize(
+    ("values", "code", "words"),
+    [
+        ({"AWS_ACCESS_KEY_ID": "testing", **REGION}, 2, "AWS_SECRET_ACCESS_KEY is missing"),
+        ({**KEYS, **REGION, "AWS_PROFILE": "nope"}, 2, "The AWS profile nope does not exist"),
+        ({**KEYS, **REGION, "AWS_ENDPOINT_URL": "localhost:4566"}, 2, "AWS_ENDPOINT_URL must be"),
+        ({**KEYS, **REGION, "AWS_REGION": "moon 1"}, 2, "moon 1 is not an AWS region name"),
+    ],
+)
+def test_wrong_aws_settings_are_one_line(
+    tmp_path: Path, values: dict[str, str], code: int, words: str
+) -> None:
+    assert_one_line(run_iamauth(bare_env(tmp_path, values), "failures", "prod-db"), code, words)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "words"),
+    [
+        ("ExpiredToken", 400, "The AWS credentials have expired"),
+        ("InvalidClientTokenId", 403, "AWS does not accept these credentials"),
+        ("AccessDenied", 403, "The bot may not call rds:DescribeDBClusters"),
+        ("InternalFailure", 500, "RDS answered InternalFailure for DescribeDBClusters."),
+    ],
+)
+def test_what_aws_refuses_is_one_line(tmp_path: Path, code: str, status: int, words: str) -> None:
+    with RefusingAws(code, status) as aws:
+        values = {**KEYS, **REGION, "AWS_ENDPOINT_URL": aws.url}
+        result = run_iamauth(bare_env(tmp_path, values), "metrics", "prod-db")
+    assert aws.calls >= 1
+    assert_one_line(result, 3, words)
+
+
+def test_the_same_shell_with_credentials_answers(
+    moto_endpoint: str, seeded: None, tmp_path: Path
+) -> None:
+    """The settings the tests above leave out are all it takes."""
+    values = {**KEYS, **REGION, "AWS_ENDPOINT_URL": moto_endpoint}
+    result = run_iamauth(bare_env(tmp_path, values), "failures", "prod-db", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == 3
+
+
+def test_clusters_and_doctor_without_credentials(moto_endpoint: str, tmp_path: Path) -> None:
+    env = bare_env(tmp_path, {**REGION, "AWS_ENDPOINT_URL": moto_endpoint})
+    assert_one_line(run_iamauth(env, "clusters"), 3, "No AWS credentials were found")
+    doctor = run_iamauth(env, "doctor")
+    assert "Traceback" not in doctor.stderr
+    assert doctor.returncode == 1
+    assert "NO  AWS identity: No AWS credentials were found" in doctor.stdout
+
+
+def test_a_config_error_is_one_line_with_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "iamauth.toml"
+    config.write_text('[[target]]\nregions = ["us-east-1"]\n\n[[target]]\nregions = ["moon-1"]\n')
+    env = bare_env(tmp_path, {**KEYS, **REGION, "IAMAUTH_CONFIG": str(config)})
+    assert_one_line(run_iamauth(env, "clusters"), 2, "IAMAUTH_CONFIG line 5: regions must be")
+
+
+def test_the_exit_codes_are_in_the_help() -> None:
+    result = run_iamauth(dict(os.environ), "--help")
+    assert result.returncode == 0
+    assert "exit codes:" in result.stdout
+    for code in ("0  answered", "1  doctor", "2  bad input or configuration", "3  AWS said no"):
+        assert code in result.stdout
+
+
+def test_doctor_assumes_the_role_of_each_target(moto_endpoint: str, tmp_path: Path) -> None:
+    role = "arn:aws:iam::111111111111:role/iamauth-read"
+    config = tmp_path / "iamauth.toml"
+    config.write_text(
+        '[[target]]\nname = "home"\nregions = ["us-east-1"]\n\n'
+        f'[[target]]\nname = "prod"\nregions = ["us-east-1"]\nrole_arn = "{role}"\n'
+    )
+    values = {**KEYS, **REGION, "AWS_ENDPOINT_URL": moto_endpoint, "IAMAUTH_CONFIG": str(config)}
+    result = run_iamauth(bare_env(tmp_path, values), "doctor")
+    assert f"ok  sts:AssumeRole (target prod: {role}): allowed" in result.stdout, result.stdout
+    assert "target home" not in result.stdout  # its own credentials: nothing to assume
