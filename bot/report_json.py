@@ -1,5 +1,9 @@
 """The documented JSON shapes of `iamauth failures --json` and `iamauth metrics --json`.
 
+`iamauth failures --json` counts the window's failures `by_code`, `by_family`, `by_user` and
+`by_caller` (the refused caller ARN of NotAuthorized lines → failures), each most first; README.md
+shows the whole shape.
+
 `iamauth failures --clients --json` adds a `clients` key (absent without `--clients`):
 
     "clients": {
@@ -14,6 +18,7 @@
       "pam_failures": 123,      # `PAM authentication failed` lines in the window
       "pam_unmatched": 3,       # of those, matched to no failure
       "pam_unreadable": 0,      # lines naming a PAM failure whose prefix could not be read
+                                # (or longer than 1,000 characters: not parsed at all)
       "truncated": false,       # the postgresql read hit the event cap (newest lines kept)
       "by_user_code": [         # most matched first
         {"user": "checkout_svc", "code": "ExpiredToken", "matched": 120,
@@ -54,6 +59,7 @@ def failures_json(
             f.value: n for f, n in sorted(summary.by_family.items(), key=lambda kv: -kv[1])
         },
         "by_user": dict(summary.top_users(len(summary.by_user.counts))),
+        "by_caller": dict(summary.callers.top(len(summary.callers.counts))),
         "unparsed": summary.unparsed,
         "truncated": summary.truncated,
         "first_seen": iso(summary.first_seen),

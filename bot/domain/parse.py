@@ -4,6 +4,15 @@ The format is documented only by example, so the parser is tolerant: the spacing
 `(Status Code: 400, Error Code: InvalidToken)` suffix varies, the suffix may be broken across lines,
 and codes not known today are kept under their own name. It never raises: a line it cannot read
 returns None and the caller counts it as unparsed.
+
+The database user name is whatever the client sent: it may hold quotes, `because`, `caller '…'` or
+a whole fake suffix. So the line is split only at positions the user cannot move: the fixed start
+(time, level, `for user '`), the suffix anchored at the line's end (its `(` is the line's last one:
+no code or status holds a parenthesis), and the user's closing `' because ` / `' due to `, the last
+one (AWS's wording after the user holds none). The caller ARN is read after the user only.
+
+Cost is linear in the line: lines over MAX_LINE are not parsed at all (unparsed, counted), and the
+few patterns are anchored with possessive quantifiers, so they cannot backtrack.
 """
 
 from __future__ import annotations
@@ -13,53 +22,97 @@ from datetime import UTC, datetime
 
 from bot.domain.records import AuthFailure
 
-_LINE = re.compile(
-    r"""\A\s*
+# A real line is under ~1,000 characters: ~230 of wording, a user name (PostgreSQL cuts it to 63
+# bytes, MySQL allows 32 characters), an ARN of at most ~600 (a role path is at most 512). Longer
+# lines are not parsed at all: they count as unparsed.
+MAX_LINE = 4_096
+
+_HEAD = re.compile(
+    r"""\s*+
     (?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:[,.](?P<frac>\d{1,6}))?(?:Z|[+-]00:?00|\ UTC)?
-    \s*\[(?P<level>[A-Za-z]+)\]\s*
-    (?P<reason>.*?)
-    \s*\(\s*(?:Status\s*Code\s*:\s*(?P<status>\d{1,3})\s*,?\s*)?
-    Error\s*Code\s*:\s*(?P<code>[A-Za-z0-9_.:-]+?)\s*\)\s*\Z""",
-    re.VERBOSE | re.DOTALL,
+    \s*+\[(?P<level>[A-Za-z]++)\]\s*+""",
+    re.VERBOSE,
 )
-# Greedy up to the last "' because " / "' due to ": a user name may itself contain quotes.
-_QUOTED_USER = re.compile(r"for user '(?P<user>.*)' (?:because|due to) ", re.DOTALL)
-# Wording of codes not known today may end right after the name.
-_QUOTED_USER_AT_END = re.compile(r"for user '(?P<user>.*)'[.,;:]?\s*\Z", re.DOTALL)
-_BARE_USER = re.compile(r"for user (?P<user>\S+)\s+(?:because|due to)\b")
-_CALLER = re.compile(r"caller '(?P<arn>arn:[^'\s]+)'")
+# What is between the suffix's parentheses.
+_SUFFIX = re.compile(
+    r"""\s*+(?:Status\s*+Code\s*+:\s*+(?P<status>\d{1,3})\s*+,?\s*+)?
+    Error\s*+Code\s*+:\s*+(?P<code>[A-Za-z0-9_.:-]++)\s*+""",
+    re.VERBOSE,
+)
+_USER_OPENS = "for user '"
+_USER_CLOSES = ("' because ", "' due to ")
+_BARE_USER = re.compile(r"for user (?P<user>\S++)\s++(?:because|due to)\b")
+_CALLER = re.compile(r"caller '(?P<arn>arn:[^'\s]++)'")
 
 
 def parse_line(line: str) -> AuthFailure | None:
     """Return the record for one log line, or None when the line is not readable."""
-    match = _LINE.match(line)
-    if match is None:
+    if len(line) > MAX_LINE:
+        return None
+    head = _HEAD.match(line)
+    if head is None:
+        return None
+    end = len(line.rstrip())
+    open_at = line.rfind("(", head.end(), end)
+    if open_at < 0 or line[end - 1] != ")":
+        return None
+    suffix = _SUFFIX.fullmatch(line, open_at + 1, end - 1)
+    if suffix is None:
         return None
     try:
-        time = datetime.fromisoformat(match["ts"].replace(" ", "T")).replace(tzinfo=UTC)
+        time = datetime.fromisoformat(head["ts"].replace(" ", "T")).replace(tzinfo=UTC)
     except ValueError:
         return None
-    frac = match["frac"]
+    frac = head["frac"]
     if frac:
         time = time.replace(microsecond=int(frac.ljust(6, "0")))
-    reason = " ".join(match["reason"].split()) if "\n" in match["reason"] else match["reason"]
-    raw_reason = match["reason"]
-    user_match = (
-        _QUOTED_USER.search(raw_reason)
-        or _QUOTED_USER_AT_END.search(raw_reason)
-        or _BARE_USER.search(raw_reason)
-    )
-    caller = _CALLER.search(reason)
-    status = match["status"]
+    raw_reason = line[head.end() : open_at].rstrip()
+    user, after_user = _user(raw_reason)
+    status = suffix["status"]
     return AuthFailure(
         time=time,
-        level=match["level"].upper(),
-        user=user_match["user"] if user_match else "",
-        reason=reason,
+        level=head["level"].upper(),
+        user=user,
+        reason=_one_line(raw_reason),
         status=int(status) if status else None,
-        code=match["code"],
-        caller_arn=caller["arn"] if caller else None,
+        code=suffix["code"],
+        caller_arn=_caller_after(_one_line(raw_reason[after_user:])),
     )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
+
+
+def _user(reason: str) -> tuple[str, int]:
+    """The database user named in the reason, and where the text after it starts ("", 0 when
+    the reason names none)."""
+    opens = reason.find(_USER_OPENS)
+    if opens >= 0:
+        first = opens + len(_USER_OPENS)
+        closes = max(reason.rfind(close, first) for close in _USER_CLOSES)
+        if closes < 0:
+            closes = _closing_quote_at_end(reason, first)
+        if closes >= 0:
+            return reason[first:closes], closes
+    bare = _BARE_USER.search(reason)
+    if bare is not None:
+        return bare["user"], bare.end("user")
+    return "", 0
+
+
+def _closing_quote_at_end(reason: str, first: int) -> int:
+    """Wording of codes not known today may end right after the name: `for user 'x'` or `'x'.`"""
+    closes = len(reason) - (2 if reason[-1:] in (".", ",", ";", ":") else 1)
+    return closes if closes >= first and reason[closes] == "'" else -1
+
+
+def _caller_after(text: str) -> str | None:
+    """The ARN in `caller '<arn>'` of the text that follows the user."""
+    if "caller '" not in text:
+        return None
+    found = _CALLER.search(text)
+    return found["arn"] if found else None
 
 
 # The fast path ---------------------------------------------------------------------------------
@@ -115,7 +168,9 @@ def _strip_one_space(text: str) -> str:
 def fast_fields(line: str) -> tuple[str, str, str, str | None] | None:
     """(time text `YYYY-MM-DDTHH:MM:SS,mmm`, user, code, caller ARN) for a line of the documented
     shape, or None for anything else (then parse_line decides)."""
-    if len(line) < 40 or line[19] != "," or line[23:25] != " [" or line[-1] != ")" or "\n" in line:
+    if not 40 <= len(line) <= MAX_LINE:
+        return None
+    if line[19] != "," or line[23:25] != " [" or line[-1] != ")" or "\n" in line:
         return None
     millis = line[20:23]
     if not (millis.isascii() and millis.isdigit() and valid_second(line[:19])):
@@ -155,11 +210,7 @@ def fast_fields(line: str) -> tuple[str, str, str, str | None] | None:
         end = len(reason) - (2 if reason[-1:] in (".", ",", ";", ":") else 1)
         if end < start + 10 or reason[end] != "'":
             return None
-    caller = None
-    if "caller '" in reason:
-        found = _CALLER.search(reason)
-        caller = found["arn"] if found else None
-    return line[:23], reason[start + 10 : end], code, caller
+    return line[:23], reason[start + 10 : end], code, _caller_after(reason[end:])
 
 
 def stamp_time(stamp: str) -> datetime:

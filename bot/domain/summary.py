@@ -18,7 +18,14 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from bot.domain.correlate import IamEvent
-from bot.domain.parse import epoch_second, fast_fields, parse_line, stamp_time, valid_second
+from bot.domain.parse import (
+    MAX_LINE,
+    epoch_second,
+    fast_fields,
+    parse_line,
+    stamp_time,
+    valid_second,
+)
 from bot.domain.records import AuthFailure, Family, family_of
 
 DEFAULT_MAX_KEYS = 5_000
@@ -147,9 +154,11 @@ class FailureSummary:
             else:
                 full = fast_fields(_STAMP_STANDIN + tail)
                 fields = full[1:] if full is not None else None
-                if len(cache) >= _TAIL_CACHE_SIZE:
-                    cache.clear()
-                cache[tail] = fields
+                # An over-long line is unparsed anyway; kept here it would pin its memory.
+                if _STAMP_WIDTH + len(tail) <= MAX_LINE:
+                    if len(cache) >= _TAIL_CACHE_SIZE:
+                        cache.clear()
+                    cache[tail] = fields
             if fields is None:
                 odd.add(tail)
                 continue

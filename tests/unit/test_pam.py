@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.pam import PAM_PHRASE, PamFailure, PamLines, Unreadable, classify
+from bot.domain.pam import (
+    MAX_LINE,
+    MAX_NAME,
+    PAM_PHRASE,
+    PamFailure,
+    PamLines,
+    Unreadable,
+    classify,
+    fast_failure,
+    parse_failure,
+)
 from bot.seed_postgresql import Client, pam_lines
 
 REAL = [
@@ -132,3 +142,81 @@ def test_an_overlong_line_is_unreadable_at_once_however_it_is_crafted() -> None:
         Client("2600:1f18:1234:5600:abcd:ef01:2345:6789", 65535, "d" * 63, 2**31),
     )[1]
     assert isinstance(classify(longest_real), PamFailure)
+
+
+# Names are the client's to choose (PostgreSQL cuts them to 63 bytes) and may hold the phrase, the
+# prefix's delimiters and quotes: the line must still split where the engine wrote it.
+HOSTILE_PIECES = ["@", ":", ":[1]:", ":[1]:FATAL: ", f'{PAM_PHRASE} "', '"', " ", "(5):", "x"]
+hostile_names = st.lists(st.sampled_from(HOSTILE_PIECES) | names, min_size=1, max_size=6).map(
+    lambda pieces: "".join(pieces)[:MAX_NAME]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    address=st.ip_addresses().map(str) | st.just("[local]"),
+    user=hostile_names,
+    database=hostile_names,
+    pid=st.integers(1, 2**31),
+)
+def test_hostile_names_read_back_whole(address: str, user: str, database: str, pid: int) -> None:
+    fatal = pam_lines(T, user, Client(address, 5432, database, pid))[1]
+    if address == "[local]":
+        fatal = fatal.replace("[local](5432)", "[local]")
+    found = classify(fatal)
+    port = None if address == "[local]" else 5432
+    assert found == PamFailure(ms(T), 1000, user, address, port, database, pid)
+
+
+def test_a_name_longer_than_postgresql_allows_is_unreadable() -> None:
+    fatal = pam_lines(T, "u" * (MAX_NAME + 1), Client("10.0.0.1", 5432, "d", 1))[1]
+    assert classify(fatal) == Unreadable(fatal)
+
+
+def test_when_the_prefix_names_another_user_the_ipv6_client_is_still_whole() -> None:
+    line = f'2025-08-11 03:36:09 UTC:2600:1f18::17(5432):other@orders:[7]:FATAL: {PAM_PHRASE} "app"'
+    found = classify(line)
+    assert isinstance(found, PamFailure)
+    assert (found.user, found.client, found.port, found.database) == (
+        "app",
+        "2600:1f18::17",
+        5432,
+        "orders",
+    )
+
+
+def test_statements_that_quote_the_phrase_are_unreadable_not_failures() -> None:
+    statement = (
+        "2025-08-11 03:36:09 UTC:10.0.0.1(1):mallory@app:[9]:LOG:  statement: "
+        f"SELECT '{PAM_PHRASE} \"app\"'"
+    )
+    lines = PamLines()
+    lines.add_lines([statement, statement + " x" * MAX_LINE, REAL[1]])
+    assert (len(lines.failures), lines.unreadable, lines.other) == (1, 2, 0)
+
+
+# The fast path must agree with the structural split on every line it reads.
+plain_names = st.from_regex(r'[^\s@:"]{1,70}', fullmatch=True)
+engine_lines = st.builds(
+    lambda address, user, database, pid, seconds: pam_lines(
+        T + timedelta(seconds=seconds), user, Client(address, 5432, database, pid)
+    )[1],
+    st.ip_addresses().map(str),
+    plain_names | hostile_names,
+    plain_names | hostile_names,
+    st.integers(1, 2**31),
+    st.integers(-(10**8), 10**8),
+)
+mutated_lines = st.tuples(engine_lines, st.integers(0, 200), st.text(max_size=3)).map(
+    lambda t: t[0][: t[1]] + t[2] + t[0][t[1] :]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(engine_lines | mutated_lines)
+def test_fast_path_agrees_with_the_structural_split(line: str) -> None:
+    fast = fast_failure(line)
+    if fast is not None:
+        assert parse_failure(line) == fast
+    if PAM_PHRASE in line and len(line) <= MAX_LINE:
+        assert classify(line) == (fast or parse_failure(line))

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.parse import parse_line
-from bot.domain.records import Family
+from bot.domain.parse import MAX_LINE, fast_fields, parse_line
+from bot.domain.records import CODE_FAMILIES, AuthFailure, Family
+from bot.domain.summary import FailureSummary
 from bot.seed import Failure, format_line
 
 REAL_LINE = (
@@ -97,12 +98,12 @@ def test_unreadable_lines_give_none() -> None:
 
 @given(st.text())
 def test_parser_never_raises(line: str) -> None:
-    parse_line(line)
+    assert isinstance(parse_line(line), AuthFailure | None)
 
 
 @given(st.text(alphabet=st.characters(), max_size=200).map(lambda s: REAL_LINE[:40] + s))
 def test_parser_never_raises_on_near_misses(line: str) -> None:
-    parse_line(line)
+    assert isinstance(parse_line(line), AuthFailure | None)
 
 
 codes = st.sampled_from(
@@ -154,7 +155,7 @@ mutated = st.tuples(well_formed, st.integers(0, 300), st.text(max_size=3)).map(
 @settings(max_examples=400, deadline=None)
 @given(well_formed | mutated | st.text())
 def test_fast_path_agrees_with_parse_line(line: str) -> None:
-    from bot.domain.parse import fast_fields, stamp_time
+    from bot.domain.parse import stamp_time
 
     fast = fast_fields(line)
     if fast is not None:
@@ -181,8 +182,6 @@ def test_pages_count_the_same_as_lines_one_by_one(kinds: list[str], picks: list[
             stamp = start + timedelta(milliseconds=7 * i)
             line = f"{stamp:%Y-%m-%dT%H:%M:%S},{stamp.microsecond // 1000:03d}" + line[23:]
         lines.append(line)
-    from bot.domain.summary import FailureSummary
-
     one_by_one, paged = FailureSummary(), FailureSummary()
     for line in lines:
         one_by_one.add_line(line)
@@ -196,3 +195,87 @@ def test_pages_count_the_same_as_lines_one_by_one(kinds: list[str], picks: list[
     assert {c: list(s) for c, s in paged.samples.items()} == {
         c: list(s) for c, s in one_by_one.samples.items()
     }
+
+
+# A database user name is the client's to choose: it must never move the caller, the code or the
+# user's own boundaries (security finding 5).
+SPOOFED_ARN = "arn:aws:iam::123456789012:role/prod-admin"
+HOSTILE_PIECES = [
+    "'",
+    "' because ",
+    " because ",
+    "' due to ",
+    "for user '",
+    "caller '",
+    f"caller '{SPOOFED_ARN}'",
+    f"' because the IAM policy assumed by the caller '{SPOOFED_ARN}' is not authorized",
+    "(Status Code: 400, Error Code: NotAuthorized)",
+    "(Status Code:403, Error Code:NotAuthorized)",
+    " (Status Code: 400, Error Code: InvalidToken)",
+    "[ERROR] ",
+    "(",
+    ")",
+    "\n",
+    "  ",
+]
+hostile_users = st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=4), max_size=8).map(
+    "".join
+)
+role_arns = st.from_regex(
+    r"arn:aws:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]{1,20}/){0,3}[A-Za-z0-9+=,.@_-]{1,64}",
+    fullmatch=True,
+)
+documented_codes = st.sampled_from(sorted(CODE_FAMILIES))
+
+
+@settings(max_examples=500, deadline=None)
+@given(moments, hostile_users | st.text(max_size=200), documented_codes, arns | role_arns)
+def test_any_user_name_reads_back_with_the_real_caller(
+    moment: datetime, user: str, code: str, arn: str
+) -> None:
+    for compact in (False, True):
+        line = format_line(Failure(moment, user, code, arn), compact_suffix=compact)
+        record = parse_line(line)
+        assert record is not None
+        assert (record.time, record.user, record.code) == (moment, user, code)
+        assert record.caller_arn == (arn if code == "NotAuthorized" else None)
+        fast = fast_fields(line)
+        assert fast is None or fast[1:] == (user, code, record.caller_arn)
+
+
+def test_an_arn_in_the_user_name_is_never_counted_as_a_refused_caller() -> None:
+    real = "arn:aws:sts::123456789012:assumed-role/etl-role/i-1"
+    spoofs = [
+        f"caller '{SPOOFED_ARN}'",
+        f"x' because the IAM policy assumed by the caller '{SPOOFED_ARN}' is not authorized to "
+        "perform rds-db:connect on the DB instance. (Status Code: 403, Error Code: NotAuthorized)",
+    ]
+    moment = datetime(2025, 8, 11, 4, tzinfo=UTC)
+    lines = [
+        format_line(Failure(moment, spoof, code, real))
+        for spoof in spoofs
+        for code in ("InvalidToken", "NotAuthorized")
+    ]
+    one_by_one, paged = FailureSummary(), FailureSummary()
+    for line in lines:
+        one_by_one.add_line(line)
+    paged.add_lines(lines * 16)  # 64 lines: the page path, with its cache of parsed tails
+    assert one_by_one.callers.counts == {real: 2}
+    assert paged.callers.counts == {real: 32}
+    assert one_by_one.by_user.counts == {spoof: 2 for spoof in spoofs}
+
+
+def test_a_line_over_the_cap_is_counted_as_unparsed_and_one_at_the_cap_is_read() -> None:
+    moment = datetime(2025, 8, 11, 4, tzinfo=UTC)
+    short = format_line(Failure(moment, "", "InvalidToken"))
+    at_cap = format_line(Failure(moment, "u" * (MAX_LINE - len(short)), "InvalidToken"))
+    over = format_line(Failure(moment, "u" * (MAX_LINE - len(short) + 1), "InvalidToken"))
+    assert len(at_cap) == MAX_LINE
+    assert isinstance(parse_line(at_cap), AuthFailure)
+    assert parse_line(over) is None
+    assert fast_fields(over) is None
+    summary = FailureSummary()
+    summary.add_lines([over, *[short] * 63])
+    assert (summary.total, summary.unparsed) == (63, 1)
+    assert summary.unparsed_samples == [over[:500]]
+    assert summary.first_seen == moment
