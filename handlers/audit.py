@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.access import Kind
 from bot.slack.render_watches import audit_list
 from handlers.args import UsageError
@@ -9,12 +11,15 @@ from handlers.context import CommandRequest, Deps, Prepared
 
 DEFAULT_ENTRIES = 20
 MAX_ENTRIES = 100
+USAGE = f"Usage: `/iamauth audit [n]`, n from 1 to {MAX_ENTRIES}."
+# ASCII digits only: str.isdigit() also takes "²" (which int() then refuses) and "５".
+_COUNT = re.compile(r"[0-9]{1,3}")
 
 
 def prepare(request: CommandRequest, deps: Deps) -> Prepared:
-    if len(request.words) > 1 or (request.words and not request.words[0].isdigit()):
-        raise UsageError(f"Usage: `/iamauth audit [n]`, n from 1 to {MAX_ENTRIES}.")
+    if len(request.words) > 1 or (request.words and not _COUNT.fullmatch(request.words[0])):
+        raise UsageError(USAGE)
     n = int(request.words[0]) if request.words else DEFAULT_ENTRIES
     if not 1 <= n <= MAX_ENTRIES:
-        raise UsageError(f"Usage: `/iamauth audit [n]`, n from 1 to {MAX_ENTRIES}.")
-    return Prepared(lambda: audit_list(deps.store.recent_audit(n)), Kind.ADMIN)
+        raise UsageError(USAGE)
+    return Prepared(lambda: audit_list(deps.read(lambda: deps.store.recent_audit(n))), Kind.ADMIN)

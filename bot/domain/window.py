@@ -11,7 +11,8 @@ from bot.domain.text import shown
 DEFAULT_WINDOW = "1h"
 DEFAULT_MAX_WINDOW = timedelta(days=14)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-_DURATION = re.compile(r"\A(?P<n>\d{1,6})(?P<unit>[mhd])\Z")
+# ASCII digits only: `\d` would also take `５m`.
+_DURATION = re.compile(r"\A(?P<n>[0-9]{1,6})(?P<unit>[mhd])\Z")
 
 
 class WindowError(ValueError):

@@ -1,25 +1,34 @@
-"""Block Kit as plain terminal text: what Slack would show, for the demo and the CLI."""
+"""Plain terminal text for the demo and the CLI: Block Kit as Slack would show it, the audit table.
+
+Nothing printed may drive the terminal or hide what it shows: see `bot.domain.text.reveal`.
+"""
 
 from __future__ import annotations
 
 import re
 import textwrap
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.domain.text import reveal
 from bot.slack.mrkdwn import unescape
+
+if TYPE_CHECKING:
+    from bot.store.repo import AuditEntry
 
 WIDTH = 100
 _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
-# Control characters from logs (ANSI escapes above all) must not drive the reader's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _visible(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
+def visible_lines(text: str) -> str:
+    """Text fit for a terminal: no character (an ANSI escape above all) may drive it, and none
+    may hide or reorder what is shown. Only the newlines stay."""
+    return reveal(text, keep_newlines=True)
 
 
 def _mrkdwn(text: str) -> list[str]:
+    # Revealed first, so a stray CR or form feed shows as itself instead of breaking the line.
+    text = visible_lines(text)
     lines: list[str] = []
     position = 0
     for match in _FENCE.finditer(text):
@@ -63,4 +72,20 @@ def render_blocks(blocks: Iterable[dict[str, Any]]) -> str:
 def render_message(message: dict[str, Any]) -> str:
     blocks = message.get("blocks")
     text = render_blocks(blocks) if blocks else "\n".join(_mrkdwn(str(message.get("text", ""))))
-    return _visible(text)
+    return visible_lines(text)  # headers and labels too, whatever the renderer did
+
+
+def audit_table(entries: Iterable[AuditEntry]) -> str:
+    """`iamauth audit`: one line an entry, or one line saying there is none."""
+    rows = [_audit_row(e) for e in entries]
+    return "\n".join(rows) if rows else "The audit log is empty."
+
+
+def _audit_row(entry: AuditEntry) -> str:
+    # Every field may hold what someone typed (the detail quotes invalid input): one line each.
+    user, channel, outcome, action, detail = map(
+        reveal, (entry.user_id, entry.channel_id, entry.outcome, entry.action, entry.detail)
+    )
+    return f"{entry.at:%Y-%m-%d %H:%M:%S}  {user:<12} {channel:<12} {outcome:<8} {action!r}" + (
+        f"  ({detail})" if detail else ""
+    )

@@ -1,12 +1,16 @@
 """Every renderer, fed arbitrary Unicode where people or logs supply text: no live mention or link
-that the bot did not make itself, no formatting that escapes its code span, and Block Kit limits."""
+that the bot did not make itself, no formatting that escapes its code span, no character that
+drives a terminal or hides text (controls, ESC sequences, bidi, zero-width), and Block Kit limits;
+the same text printed in a terminal."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,16 +22,50 @@ from bot.slack.mrkdwn import code
 from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
 from bot.slack.render_digest import ClusterNotices, digest_blocks
 from bot.slack.render_watches import audit_list, watches_list
+from bot.slack.terminal import audit_table, render_message
 from bot.store.repo import AuditEntry, Silence
 from bot.watching import WatchListing
+from tests.unit.test_render import report_for
 
 T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)
 # What the bot itself may put in angle brackets: channel and user references built from checked ids.
 BOT_MADE = re.compile(r"<#C[A-Z0-9]{2,20}>|<@U[A-Z0-9]{2,20}>")
-hostile = st.text(max_size=400) | st.sampled_from(
-    ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123ABC|x>", "<!subteam^S1|@team>",
-     "<https://evil.example|click me>", "`code` *bold* _it_ ~st~ ```block```", "\u202e\u0000\x1b[31m"]
+# Characters that steer a terminal or hide text, often enough to meet each other and plain text.
+STEERING = [
+    "\x1b", "\x07", "\x9b", "\x7f", "\x00", "\r", "\t", "\x85", "\u2028", "\u202e", "\u202d",
+    "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d", "\u2060",
+    "\ufeff", "\xad", "\ufe0f", "\U000e0041", "\U000e007f", "\U000e0100", "\u3164", "\ud800",
+    "\U0001f3f4", "\U0001f468", "[", "]", ";", "2", "J", "a",
+]  # fmt: skip
+hostile = (
+    st.text(max_size=400)
+    | st.text(st.characters() | st.sampled_from(STEERING), max_size=60)
+    | st.sampled_from(
+        ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123ABC|x>", "<!subteam^S1|@team>",
+         "<https://evil.example|click me>", "`code` *bold* _it_ ~st~ ```block```",
+         "\u202e\u0000\x1b[31m", "\x1b]0;pwned\x07\x1b[2J", "\u202eexe.txt", "adm\u200bin"]
+    )
 )  # fmt: skip
+# The judge of "hidden", written apart from the code under test: controls, format characters
+# (bidi, zero-width, tags), separators, surrogates, variation selectors and fillers...
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
+# ...except the joiners, selectors and tags that follow an emoji (a looser rule than the code's).
+_EMOJI_RUN = regex.compile(
+    r"\p{Extended_Pictographic}[\p{Extended_Pictographic}\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]*"
+)  # fmt: skip
+
+
+def hidden(text: str, allowed: str = "\n") -> list[str]:
+    """The characters of `text` that would steer a terminal or hide text where they are shown."""
+    return [
+        c
+        for c in _EMOJI_RUN.sub("", text)
+        if c not in allowed
+        and (unicodedata.category(c) in _HIDDEN_CATEGORIES or _INVISIBLE.match(c))
+    ]
 
 
 def texts(message: dict[str, Any]) -> list[str]:
@@ -48,6 +86,9 @@ def assert_safe(message: dict[str, Any]) -> None:
         bare = BOT_MADE.sub("", text)
         assert "<" not in bare, text
         assert ">" not in bare, text
+        assert hidden(text) == [], text
+    printed = render_message(message)
+    assert hidden(printed) == [], printed
 
 
 @settings(max_examples=200, deadline=None)
@@ -95,3 +136,33 @@ def test_digest_with_hostile_users_and_arns(users: list[str]) -> None:
     ]
     text, blocks = digest_blocks(items, T0)
     assert_safe({"text": text, "blocks": [b.to_dict() for b in blocks]})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(hostile, min_size=1, max_size=20), hostile)
+def test_failures_with_hostile_users_and_log_lines(users: list[str], line: str) -> None:
+    assert_safe(report_for([*users, line]))  # users as code, their log lines as code blocks
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(hostile, hostile, hostile, hostile, hostile), min_size=1, max_size=10))
+def test_the_audit_table_in_a_terminal(rows: list[tuple[str, str, str, str, str]]) -> None:
+    entries = [AuditEntry(T0, *row) for row in rows]
+    printed = audit_table(entries)
+    assert len(printed.split("\n")) == len(entries)
+    assert hidden(printed) == [], printed
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile, hostile)
+def test_the_terminal_prints_any_message_safely(title: str, text: str) -> None:
+    """Whatever a renderer left raw (a header, a button label, the fallback text)."""
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"```{text}```"}]},
+        {"type": "actions", "elements": [{"type": "button", "text": {"text": title}}]},
+    ]
+    for message in ({"text": text, "blocks": blocks}, {"text": text}):
+        printed = render_message(message)
+        assert hidden(printed) == [], printed

@@ -21,7 +21,9 @@ def test_accepted_windows(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "0m", "15", "m", "1w", "1.5h", "-1h", "15 m", "1h30m", "15d"])
+@pytest.mark.parametrize(
+    "text", ["", "0m", "15", "m", "1w", "1.5h", "-1h", "15 m", "1h30m", "15d", "５m", "١h", "²d"]
+)
 def test_refused_windows_say_how_to_write_one(text: str) -> None:
     with pytest.raises(WindowError) as error:
         parse_duration(text)
