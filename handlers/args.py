@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.domain.address import Address, parse_address
-from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.identifiers import IdentifierError
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 
 
@@ -21,10 +21,6 @@ class ClusterQuery:
     address: Address
     duration: timedelta
     flags: frozenset[str] = field(default_factory=frozenset)  # optional words given, lower case
-
-    @property
-    def cluster(self) -> str:
-        return self.address.cluster
 
 
 def cluster_query(
@@ -65,10 +61,3 @@ def channel_ref(word: str) -> str | None:
     """The id in Slack's `<#C0123|name>` channel syntax, or None when the word is not one."""
     match = _CHANNEL_REF.match(word)
     return match["id"] if match else None
-
-
-def cluster_id(word: str) -> str:
-    try:
-        return validate_cluster_id(word)
-    except IdentifierError as error:
-        raise UsageError(str(error)) from None

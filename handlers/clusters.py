@@ -1,10 +1,15 @@
-"""`/iamauth clusters`: every cluster with IAM auth enabled, in every target, with its failures."""
+"""`/iamauth clusters`: every cluster with IAM auth enabled, in every target, with its failures;
+only those that may be read in the asking channel are shown (bot/domain/access.py)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from bot.aws.targets import Targets
 from bot.domain.access import Kind
 from bot.service import list_clusters
+from bot.slack.render import Message
+from bot.slack.render_hidden import with_hidden_note
 from bot.slack.render_watches import clusters_message
 from handlers.args import UsageError
 from handlers.context import CommandRequest, Deps, Prepared
@@ -15,4 +20,11 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
         raise UsageError("Usage: `/iamauth clusters`")
     service = deps.service
     targets = service.targets or Targets((), service.aws.settings)
-    return Prepared(lambda: clusters_message(list_clusters(targets, deps.clock())), Kind.READ)
+
+    def run() -> Message:
+        listing = list_clusters(targets, deps.clock())
+        rows, hidden = deps.policy.readable(listing.rows, lambda r: r.cluster, request.channel_id)
+        message = clusters_message(replace(listing, rows=rows))
+        return with_hidden_note(message, hidden, "cluster", "clusters")
+
+    return Prepared(run, Kind.READ, reads_aws=True)

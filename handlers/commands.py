@@ -19,7 +19,7 @@ from bot.slack.mrkdwn import code
 from bot.slack.render import Message, error_message, help_message
 from handlers import audit, clusters, failures, logs, metrics, silences, watches
 from handlers.args import UsageError
-from handlers.context import CommandRequest, Deps, Job, Prepared
+from handlers.context import AuditTrail, CommandRequest, Deps, Job, NothingChanged, Prepared
 
 COMMAND = "/iamauth"
 PUBLIC_WORD = "public"
@@ -51,33 +51,41 @@ def make_listener(deps: Deps) -> Callable[..., None]:
         public = any(w.lower() == PUBLIC_WORD for w in words)
         words = [w for w in words if w.lower() != PUBLIC_WORD]
         subcommand = words[0].lower() if words else "help"
+        prepare = ROUTES.get(subcommand)
+        counted = subcommand if subcommand == "help" or prepare else "unknown"
+        trail = AuditTrail(user, channel, action, counted)
         if subcommand == "help":
             ack(**help_message(open_access=not deps.policy.enforced).to_dict())
-            deps.audit(user, channel, action, "allowed", command="help")
+            deps.audit(trail, "allowed")
             return
-        prepare = ROUTES.get(subcommand)
         if prepare is None:
             note = f"{code(words[0], 30)} is not an iamauth command."
             ack(**help_message(note, open_access=not deps.policy.enforced).to_dict())
-            deps.audit(user, channel, action, "invalid", "unknown subcommand", command="unknown")
+            deps.audit(trail, "invalid", "unknown subcommand")
             return
         try:
-            prepared = prepare(CommandRequest(words[1:], user, channel), deps)
+            prepared = prepare(CommandRequest(words[1:], user, channel, trail), deps)
         except UsageError as error:
             ack(**error_message(str(error)).to_dict())
-            deps.audit(user, channel, action, "invalid", str(error), command=subcommand)
+            deps.audit(trail, "invalid", str(error))
             return
         ack()
 
         def finish() -> None:
-            decision = deps.decide(prepared.kind, prepared.cluster, user, channel)
+            decision = deps.decide(
+                prepared.kind, prepared.cluster, user, channel, prepared.destination
+            )
             if not decision.allowed:
-                deps.audit(user, channel, action, "refused", decision.reason, command=subcommand)
+                deps.audit(trail, "refused", decision.reason)
                 _respond(respond, error_message(decision.reason), public=False)
+                return
+            if prepared.reads_aws and (limited := deps.limit(user)):
+                deps.audit(trail, "limited", limited)
+                _respond(respond, error_message(limited), public=False)
                 return
             message, outcome = run_job(prepared.job, subcommand)
             detail = "" if outcome == "allowed" else message.text
-            deps.audit(user, channel, action, outcome, detail, command=subcommand)
+            deps.audit(trail, outcome, detail)
             _respond(respond, message, public=public)
 
         deps.later(finish)
@@ -98,7 +106,7 @@ def run_job(job: Job, what: str) -> tuple[Message, str]:
     rid = request_id.current() or request_id.new_id()  # a listener not wrapped in new_request
     try:
         return job(), "allowed"
-    except AwsError as error:
+    except (AwsError, NothingChanged) as error:
         log.info("request %s (%s): %s", rid, what, error)
         return error_message(str(error)), "error"
     except Exception:

@@ -4,22 +4,65 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot import request_id
 from bot.domain.access import AccessPolicy, Decision, Kind
+from bot.domain.window import format_duration
 from bot.service import IamAuthService
 from bot.slack.render import Message
 from bot.slack.usergroups import UserGroups
+from bot.store.outage import unreachable
 from bot.store.repo import AuditEntry, Store
 from bot.telemetry import COMMANDS
+from bot.user_limits import UserRateLimiter
 from bot.watching import WatchService
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+UNREACHABLE = "iamauth's database cannot be reached right now; nothing was changed."
+
+
+class NothingChanged(Exception):
+    """The store failed a command: a change and its audit entry were not stored (neither was), or
+    what a reply needs could not be read. The message says which, for the person."""
+
+
+def _store_failed(error: SQLAlchemyError, what: str, otherwise: str) -> NothingChanged:
+    """What to tell the person when the store failed: an outage plainly; any other error as
+    `otherwise`, with the request id its logged details carry."""
+    rid = request_id.current() or "-"
+    if unreachable(error):
+        log.warning("request %s: %s, the database is unreachable: %s", rid, what, error)
+        return NothingChanged(f"{UNREACHABLE} Try again in a few minutes (request `{rid}`).")
+    log.error("request %s: %s", rid, what, exc_info=error)
+    return NothingChanged(otherwise.format(rid=rid))
+
+
+@dataclass
+class AuditTrail:
+    """Who did what where, counted under `command` (a fixed name, never typed text). A change
+    hands its entry to the store to write in the change's own transaction (`Deps.commit`);
+    everything else is recorded after the reply (`Deps.audit`), once."""
+
+    user: str
+    channel: str
+    action: str
+    command: str
+    written: bool = False  # by a change's transaction: not to be written again
+
+    def entry(self, at: datetime, outcome: str, detail: str = "") -> AuditEntry:
+        return AuditEntry(at, self.user, self.channel, self.action, outcome, detail)
 
 
 @dataclass(frozen=True)
@@ -36,6 +79,8 @@ class Deps:
     jobs: Executor
     # The bot's Web API client, for what a response_url cannot carry (files, threads).
     slack: WebClient
+    # Each person's budget of commands that read AWS.
+    user_limits: UserRateLimiter
 
     def later(self, work: Callable[[], None]) -> None:
         def run() -> None:
@@ -47,40 +92,88 @@ class Deps:
         # The job thread runs in a copy of this context, so it logs under the same request id.
         self.jobs.submit(contextvars.copy_context().run, run)
 
-    def decide(self, kind: Kind, cluster: str | None, user: str, channel: str) -> Decision:
+    def decide(
+        self, kind: Kind, cluster: str | None, user: str, channel: str, destination: str | None
+    ) -> Decision:
         groups: frozenset[str] = frozenset()
         if self.policy.enforced and kind is not Kind.READ:
             groups = self.groups.groups_of(user, self.policy.groups_mentioned(cluster))
-        return self.policy.decide(kind, cluster, user, channel, groups)
+        return self.policy.decide(kind, cluster, user, channel, groups, destination=destination)
 
-    def audit(
-        self,
-        user: str,
-        channel: str,
-        action: str,
-        outcome: str,
-        detail: str = "",
-        *,
-        command: str = "other",
-    ) -> None:
-        """Record who did what where, and count it under `command` (a fixed name, never typed
-        text); a failing audit write is logged, never fatal to the reply."""
-        COMMANDS.labels(command, outcome).inc()
+    def commit(self, trail: AuditTrail, change: Callable[[AuditEntry], T]) -> T:
+        """Make a change that writes `trail`'s entry in its own transaction: both or neither.
+        If either cannot be stored, NothingChanged says so to the person."""
+        try:
+            result = change(trail.entry(self.clock(), "allowed"))
+        except SQLAlchemyError as error:
+            raise _store_failed(
+                error,
+                "the change and its audit entry were not stored",
+                "Nothing was changed: it could not be stored with its audit entry (request "
+                "`{rid}`; the details are logged). Try again, or ask an admin to check the database.",
+            ) from None
+        trail.written = True
+        return result
+
+    def read(self, fetch: Callable[[], T]) -> T:
+        """What a reply needs from the store; if it cannot be read, NothingChanged says so."""
+        try:
+            return fetch()
+        except SQLAlchemyError as error:
+            raise _store_failed(
+                error,
+                "what the reply needs could not be read",
+                "iamauth could not read its database (request `{rid}`; the details are logged); "
+                "nothing was changed.",
+            ) from None
+
+    def audit(self, trail: AuditTrail, outcome: str, detail: str = "") -> None:
+        """Count and log the request's outcome, and write its audit entry unless its change did.
+        A failing write here is logged, never fatal to the reply: nothing was changed with it.
+        While the database is unreachable the store holds the entry until it is back; this log
+        line is its copy of last resort."""
+        COMMANDS.labels(trail.command, outcome).inc()
         log.info(
             "%s by %s in %s: %s %r",
-            command,
-            user,
-            channel,
+            trail.command,
+            trail.user,
+            trail.channel,
             outcome,
-            action,
-            extra={"command": command, "outcome": outcome, "user": user, "channel": channel},
+            trail.action,
+            extra={
+                "command": trail.command,
+                "outcome": outcome,
+                "user": trail.user,
+                "channel": trail.channel,
+            },
         )
+        if trail.written:
+            return
         try:
-            self.store.record_audit(
-                AuditEntry(self.clock(), user, channel, action, outcome, detail)
-            )
-        except Exception:
-            log.exception("could not write the audit log")
+            self.store.record_audit(trail.entry(self.clock(), outcome, detail))
+        except Exception as error:
+            if isinstance(error, SQLAlchemyError) and unreachable(error):
+                held = len(self.store.held_audit)
+                log.warning("audit entry held until the database is back (%d held)", held)
+            else:
+                log.exception("could not write the audit log")
+
+    def limit(self, user: str) -> str | None:
+        """Spend one of `user`'s AWS-reading commands; None when it fits, or else why not and
+        when to try again."""
+        wait = self.user_limits.spend(user)
+        if wait is None:
+            return None
+        seconds = math.ceil(wait.total_seconds())
+        when = f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
+        # Rounded up to the minute: the time said is never too early.
+        again = self.clock() + wait + timedelta(seconds=59, microseconds=999_999)
+        rate = self.user_limits.rate
+        return (
+            f"You have sent {rate.count} commands that read AWS within "
+            f"{format_duration(rate.window)}, the most one person may: try again in {when} "
+            f"(after {again:%H:%M} UTC)."
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +183,7 @@ class CommandRequest:
     words: list[str]
     user_id: str
     channel_id: str
+    trail: AuditTrail  # the audit entry of this command, for a change to write with itself
 
 
 # A prepared command: input already validated, runs after the ack and returns the reply.
@@ -100,4 +194,7 @@ Job = Callable[[], Message]
 class Prepared:
     job: Job
     kind: Kind
-    cluster: str | None = None
+    cluster: str | None = None  # canonical address text, or None for lists and help
+    # A channel the cluster's data will be sent to (a watch's); it must be allowed to read it.
+    destination: str | None = None
+    reads_aws: bool = False  # counted against the asker's budget (bot/user_limits.py)

@@ -16,5 +16,6 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     return Prepared(
         lambda: failures_message(deps.service.failures(query.address, query.duration, clients)),
         Kind.READ,
-        query.cluster,
+        str(query.address),
+        reads_aws=True,
     )

@@ -44,7 +44,7 @@ def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> N
         action_id=ENABLE_LOGS_ACTION,
         command=ENABLE_LOGS_BUTTON,
         kind=Kind.ADMIN,
-        parse=lambda value: (address := parse_address(value), address.cluster),
+        parse=lambda value: (address := parse_address(value), str(address)),
     )
     if accepted is None:
         return

@@ -28,7 +28,8 @@ def prepare_logs(request: CommandRequest, deps: Deps) -> Prepared:
     return Prepared(
         lambda: logs_message(deps.service.log_exports(address), str(address)),
         Kind.READ,
-        address.cluster,
+        str(address),
+        reads_aws=True,
     )
 
 
@@ -42,4 +43,4 @@ def prepare_enable_logs(request: CommandRequest, deps: Deps) -> Prepared:
             return already_on_message(ExportChange(info, exports.place, requested=False))
         return enable_offer(info, str(address), exports.place)
 
-    return Prepared(offer, Kind.ADMIN, address.cluster)
+    return Prepared(offer, Kind.ADMIN, str(address))

@@ -26,4 +26,4 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
             )
         return message
 
-    return Prepared(answer, Kind.READ, query.cluster)
+    return Prepared(answer, Kind.READ, str(query.address), reads_aws=True)

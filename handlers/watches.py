@@ -1,4 +1,7 @@
-"""`/iamauth watch`, `unwatch` and `watches`."""
+"""`/iamauth watch`, `unwatch` and `watches`. A watch sends the cluster's digests to a channel, so
+that channel must be one where the cluster may be read; the list shows only the watches and
+silences of clusters that may be read where it is asked for (bot/domain/access.py), and marks the
+watches the digest leaves out (a channel that may not read its cluster, a second watch of it)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse_threshold_spec
 from bot.domain.window import WindowError, parse_duration
 from bot.slack.render import Message
+from bot.slack.render_hidden import with_hidden_note
 from bot.slack.render_watches import plain, watch_saved, watches_list
+from bot.watching import WatchListing
 from handlers.args import UsageError, channel_ref, cluster_address
 from handlers.context import CommandRequest, Deps, Prepared
 
@@ -55,12 +60,12 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
 
     def run() -> Message:
         try:
-            new = deps.watching.add(watch)
+            new = deps.commit(request.trail, lambda audit: deps.watching.add(watch, audit))
         except WatchError as error:
             return plain(str(error))
         return watch_saved(watch, new)
 
-    return Prepared(run, Kind.CHANGE, address.cluster)
+    return Prepared(run, Kind.CHANGE, cluster, destination=channel)
 
 
 def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
@@ -78,17 +83,38 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
 
     def run() -> Message:
         try:
-            removed = deps.watching.remove(cluster, channel)
+            unwatched = deps.commit(
+                request.trail,
+                lambda audit: deps.watching.remove(cluster, channel, audit, by=request.user_id),
+            )
         except WatchError as error:
             return plain(str(error))
-        if not removed:
+        if not unwatched.removed:
             return plain(f"`{cluster}` was not watched for <#{channel}>.")
-        return plain(f"Stopped watching `{cluster}` for <#{channel}>.")
+        told = (
+            " The channel is told that the alerts it heard firing are followed no more."
+            if unwatched.told
+            else ""
+        )
+        return plain(f"Stopped watching `{unwatched.cluster}` for <#{channel}>.{told}")
 
-    return Prepared(run, Kind.CHANGE, address.cluster)
+    return Prepared(run, Kind.CHANGE, cluster)
 
 
 def prepare_list(request: CommandRequest, deps: Deps) -> Prepared:
     if request.words:
         raise UsageError("Usage: `/iamauth watches`")
-    return Prepared(lambda: watches_list(deps.watching.listing(), deps.watching.clock()), Kind.READ)
+
+    def run() -> Message:
+        listing = deps.read(deps.watching.listing)
+        here = request.channel_id
+        watches, hidden = deps.policy.readable(listing.watches, lambda w: w.cluster, here)
+        silences, hidden_silences = deps.policy.readable(
+            listing.silences.values(), lambda s: s.cluster, here
+        )
+        shown = WatchListing(watches, {s.cluster: s for s in silences}, listing.not_sent)
+        message = watches_list(shown, deps.watching.clock())
+        hidden += hidden_silences
+        return with_hidden_note(message, hidden, "watch or silence", "watches or silences")
+
+    return Prepared(run, Kind.READ)

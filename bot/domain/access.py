@@ -1,7 +1,12 @@
 """Who may ask and change what. Pure: group membership is passed in by the caller.
 
-- Read commands (failures, metrics, watches, the Show failures button) work in a channel when the
-  cluster's own `channels` list, or else the global `channels` list, names it or holds "*".
+- One read rule: a cluster may be read in a channel when the cluster's own `channels` list, or
+  else the global `channels` list, names it or holds "*". It decides the read commands (failures,
+  metrics, logs, the Show failures button), what every list shows (`watches`, `clusters`: the
+  clusters that may not be read in the asking channel are left out and counted), and where a
+  cluster's digest may go (`watch` refuses a channel that may not read the cluster).
+- Rules are keyed by the short name: `[clusters.prod-db]` decides `prod-db` and every
+  `account/region/prod-db` alike, so naming a cluster by its place never escapes its rule.
 - Change commands (watch, unwatch, silence, unsilence, the Silence button) need an admin or one of
   the cluster's owners. Admin commands (audit, enable-logs and its button) need an admin.
 - Admins and owners are Slack user ids (U…/W…) or user group ids (S…).
@@ -12,10 +17,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 ANY = "*"
+T = TypeVar("T")
 
 
 class Kind(enum.StrEnum):
@@ -36,6 +43,11 @@ class ClusterAccess:
     owners: frozenset[str] = frozenset()
 
 
+def short_name(cluster: str) -> str:
+    """`prod-db` of `prod-db` or of `123456789012/us-east-1/prod-db` (an address's last part)."""
+    return cluster.rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
     enforced: bool = False
@@ -43,11 +55,39 @@ class AccessPolicy:
     channels: frozenset[str] = frozenset({ANY})
     clusters: Mapping[str, ClusterAccess] = field(default_factory=dict)
 
+    def rule_for(self, cluster: str | None) -> ClusterAccess | None:
+        """The `[clusters.<name>]` rule of a cluster named by its short name or its address."""
+        return self.clusters.get(short_name(cluster)) if cluster else None
+
+    def may_read(self, cluster: str, channel: str) -> bool:
+        """The read rule: whether `cluster`'s data may be shown in (or sent to) `channel`."""
+        if not self.enforced:
+            return True
+        rule = self.rule_for(cluster)
+        allowed = rule.channels if rule and rule.channels is not None else self.channels
+        return ANY in allowed or channel in allowed
+
+    def may_list(self, channel: str) -> bool:
+        """Whether any cluster at all may be read in `channel` (so a list there may show some)."""
+        if not self.enforced:
+            return True
+        lists = [self.channels, *(r.channels for r in self.clusters.values() if r.channels)]
+        return any(ANY in allowed or channel in allowed for allowed in lists)
+
+    def readable(
+        self, items: Iterable[T], cluster_of: Callable[[T], str], channel: str
+    ) -> tuple[list[T], int]:
+        """The items whose cluster may be read in `channel`, and how many were left out."""
+        items = list(items)
+        shown = [item for item in items if self.may_read(cluster_of(item), channel)]
+        return shown, len(items) - len(shown)
+
     def groups_mentioned(self, cluster: str | None) -> frozenset[str]:
         """User group ids whose membership decides a change to `cluster` (admins' and owners')."""
         ids = set(self.admins)
-        if cluster and cluster in self.clusters:
-            ids |= self.clusters[cluster].owners
+        rule = self.rule_for(cluster)
+        if rule:
+            ids |= rule.owners
         return frozenset(i for i in ids if i.startswith("S"))
 
     def is_admin(self, user: str, groups: frozenset[str]) -> bool:
@@ -60,24 +100,39 @@ class AccessPolicy:
         user: str,
         channel: str,
         groups: frozenset[str] = frozenset(),
+        *,
+        destination: str | None = None,
     ) -> Decision:
-        """`groups`: the user groups (among groups_mentioned) that `user` belongs to."""
+        """`groups`: the user groups (among groups_mentioned) that `user` belongs to.
+        `destination`: a channel a change sends the cluster's data to (a watch's channel); it must
+        be one where the cluster may be read, whoever asks."""
         if not self.enforced:
             return Decision(True)
         if kind is Kind.READ:
-            rule = self.clusters.get(cluster or "")
-            allowed_channels = (
-                rule.channels if rule and rule.channels is not None else self.channels
-            )
-            if ANY in allowed_channels or channel in allowed_channels:
+            if cluster is None:
+                if self.may_list(channel):
+                    return Decision(True)
+                return Decision(False, "iamauth may not be queried from this channel.")
+            if self.may_read(cluster, channel):
                 return Decision(True)
-            what = f"`{cluster}`" if cluster else "iamauth"
-            return Decision(False, f"{what} may not be queried from this channel.")
+            return Decision(False, f"`{cluster}` may not be queried from this channel.")
+        decision = self._may_change(kind, cluster, user, groups)
+        if decision.allowed and cluster and destination and not self.may_read(cluster, destination):
+            return Decision(
+                False,
+                f"`{cluster}` may not be queried in the channel `{destination}`, so its alerts "
+                "may not be sent there.",
+            )
+        return decision
+
+    def _may_change(
+        self, kind: Kind, cluster: str | None, user: str, groups: frozenset[str]
+    ) -> Decision:
         if self.is_admin(user, groups):
             return Decision(True)
         if kind is Kind.ADMIN:
             return Decision(False, "Only iamauth admins may do that.")
-        rule = self.clusters.get(cluster or "")
+        rule = self.rule_for(cluster)
         owners = rule.owners if rule else frozenset()
         if user in owners or groups & owners:
             return Decision(True)

@@ -1,15 +1,22 @@
-"""How a person names a cluster: `prod-db`, or `account/region/prod-db` where that is ambiguous."""
+"""How a person names a cluster: `prod-db`, or `account/region/prod-db` where that is ambiguous.
+
+Watches, silences and the digest's buttons all name clusters this way, as the canonical text
+`str(address)`. A silence of `prod-db` covers the cluster of that name wherever it is (the one
+cluster when there is one place; every `account/region/prod-db` when there are several); a silence
+of an address covers that place only, so it does not cover a watch that names `prod-db` alone.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.text import shown
 
-_ACCOUNT = re.compile(r"\A\d{12}\Z")
-REGION_PATTERN = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z")
+_ACCOUNT = re.compile(r"\A[0-9]{12}\Z")
+REGION_PATTERN = re.compile(r"\A[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-[0-9]{1,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,11 @@ class Address:
 
     def __str__(self) -> str:
         return f"{self.account}/{self.region}/{self.cluster}" if self.account else self.cluster
+
+    def named_in(self, names: Collection[str]) -> bool:
+        """Whether `names` (silences) name this cluster: by its own text, or by its short name,
+        which stands for the cluster of that name in every place."""
+        return str(self) in names or self.cluster in names
 
 
 def parse_address(text: str) -> Address:

@@ -25,7 +25,7 @@ MAX_THRESHOLD_WINDOW = timedelta(hours=24)
 MAX_PERIODS = 10
 MAX_COUNT = 1_000_000
 CHANNEL_ID = re.compile(r"\A[CGD][A-Z0-9]{2,20}\Z")
-_SPEC = re.compile(r"\A(?P<family>[a-z_]+)\s*>=\s*(?P<count>\d{1,7})\s*/\s*(?P<window>\w+)\Z")
+_SPEC = re.compile(r"\A(?P<family>[a-z_]+)\s*>=\s*(?P<count>[0-9]{1,7})\s*/\s*(?P<window>\w+)\Z")
 
 
 class WatchError(ValueError):

@@ -17,7 +17,10 @@ from bot.health import health
 from bot.runtime import Runtime
 from bot.slack.ack_timer import AckTimer
 from bot.slack.client import web_client
+from bot.slack.request_guard import SlackRequestGuard
 from bot.slack.usergroups import UserGroups
+from bot.user_limits import UserRateLimiter
+from bot.web_limits import web_limits
 from handlers import Deps, register
 
 if TYPE_CHECKING:
@@ -66,14 +69,27 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
             clock=runtime.clock,
             jobs=ThreadPoolExecutor(max_workers=JOB_THREADS, thread_name_prefix="iamauth-job"),
             slack=client,
+            user_limits=UserRateLimiter(settings.user_rate),
         ),
     )
     return app
 
 
 def wsgi_app(app: App, runtime: Runtime) -> WSGIApplication:
-    """Bolt's WSGI handler on /slack/events, /healthz for load balancers, /metrics for Prometheus."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Bolt's WSGI handler on /slack/events behind the request guard (size, time, signature),
+    /healthz for load balancers, /metrics for Prometheus."""
+    if not runtime.settings.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP requests cannot be verified.")
+    try:
+        limits = web_limits()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    slack = SlackRequestGuard(
+        SlackRequestHandler(app, path=EVENTS_PATH),
+        signing_secret=runtime.settings.slack_signing_secret,
+        limits=limits,
+        path=EVENTS_PATH,
+    )
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == HEALTH_PATH:

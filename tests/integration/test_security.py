@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from bot.aws.clients import AwsClients
 from bot.config import Settings
 from bot.doctor import run_checks
 from bot.domain.access import AccessPolicy, ClusterAccess
+from bot.domain.user_rate import UserRate
 from bot.runtime import Runtime
 from bot.seed import Failure, create_cluster, put_failures
 from bot.slack.app import build_app, wsgi_app
@@ -253,3 +255,130 @@ def test_doctor_names_the_slack_scopes_the_token_lacks(
         {"x-oauth-scopes": granted + ",files:write,users:read"},
     )
     assert {c.name: c for c in run_checks(aws, web_client(settings))}["Slack scopes"].ok
+
+
+def test_lists_show_only_the_clusters_that_may_be_read_in_the_channel(
+    guarded: BotUnderTest, aws: AwsClients
+) -> None:
+    store, now = guarded.runtime.store, guarded.runtime.clock()
+    for cluster in ("prod-db", "other-db"):
+        create_cluster(aws.rds(), cluster, iam=True, exports=[], instances=1)
+    assert "Now watching" in said(guarded, "watch prod-db", ADMIN, PROD)
+    assert "Now watching" in said(guarded, "watch other-db", ADMIN, OPS)
+    said(guarded, "silence 123456789012/us-east-1/prod-db 2h restricted reason", ADMIN, PROD)
+    assert set(store.active_silences(now)) == {"123456789012/us-east-1/prod-db"}
+
+    in_ops = said(guarded, "watches", BOB, OPS)
+    assert "`other-db` → <#C0OPS00001>" in in_ops
+    assert "prod-db" not in in_ops
+    assert "restricted reason" not in in_ops
+    assert (
+        "Clusters that may not be queried in this channel are left out (2 watches or silences)."
+        in in_ops
+    )
+    in_prod = said(guarded, "watches", BOB, PROD)
+    assert "`prod-db` → <#C0PROD0001>" in in_prod
+    assert "restricted reason" in in_prod
+    assert "other-db" not in in_prod
+
+    clusters_in_ops = said(guarded, "clusters", BOB, OPS)
+    assert "other-db" in clusters_in_ops
+    assert "prod-db" not in clusters_in_ops
+    assert "are left out (1 cluster)." in clusters_in_ops
+    assert "prod-db" in said(guarded, "clusters", BOB, PROD)
+    # Where no cluster may be read, there is nothing to list.
+    assert said(guarded, "watches", BOB, ELSEWHERE).endswith(
+        "iamauth may not be queried from this channel."
+    )
+
+
+def test_a_cluster_may_be_read_by_its_address_only_where_its_name_may(
+    guarded: BotUnderTest, aws: AwsClients
+) -> None:
+    create_cluster(aws.rds(), "prod-db", iam=True, exports=[], instances=1)
+    address = "123456789012/us-east-1/prod-db"
+    assert said(guarded, f"metrics {address}", BOB, OPS).endswith(
+        f"`{address}` may not be queried from this channel."
+    )
+    body = block_actions_body(
+        SHOW_FAILURES_ACTION,
+        json.dumps({"cluster": address, "window": "15m"}),
+        guarded.slack.response_url("b1"),
+        user_id=ALICE,
+        channel_id=OPS,
+    )
+    assert guarded.post(body, signed_headers(guarded.secret, body))[0] == 200
+    refused = all_text(guarded.slack.wait_for(lambda r: r.path == "/response/b1").body)
+    assert refused.endswith(f"`{address}` may not be queried from this channel.")
+    assert "IAM auth metrics · prod-db" in said(guarded, f"metrics {address}", BOB, PROD)
+
+
+def test_a_watch_may_send_a_cluster_only_where_it_may_be_read(guarded: BotUnderTest) -> None:
+    store = guarded.runtime.store
+    for user in (ALICE, ADMIN):
+        refused = said(guarded, f"watch prod-db <#{OPS}|ops>", user, PROD)
+        assert refused.endswith(
+            f"`prod-db` may not be queried in the channel `{OPS}`, so its alerts may not be sent "
+            "there."
+        )
+    refused = said(guarded, "watch 123456789012/us-east-1/prod-db", ALICE, OPS)
+    assert "may not be queried in the channel `C0OPS00001`" in refused
+    assert store.list_watches() == []
+    assert [e.outcome for e in store.recent_audit(3)] == ["refused"] * 3
+    assert "Now watching" in said(guarded, f"watch prod-db <#{PROD}|prod>", ALICE, OPS)
+    assert [(w.cluster, w.channel) for w in store.list_watches()] == [("prod-db", PROD)]
+
+
+@pytest.fixture
+def rationed(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
+    """The bot with a budget of 2 AWS-reading commands per person per hour."""
+    runtime = replace(
+        runtime, settings=replace(runtime.settings, user_rate=UserRate(2, timedelta(hours=1)))
+    )
+    assert runtime.settings.slack_signing_secret
+    with LocalServer(wsgi_app(build_app(runtime), runtime)) as server:
+        yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
+
+
+def test_each_person_may_send_so_many_aws_reading_commands(
+    rationed: BotUnderTest, aws: AwsClients
+) -> None:
+    create_cluster(aws.rds(), "prod-db", iam=True, exports=["iam-db-auth-error"], instances=1)
+    aws_calls: list[str] = []
+    aws.rds().meta.events.register(
+        "before-send.rds.DescribeDBClusters", lambda **_: aws_calls.append("rds")
+    )
+    assert "IAM auth failures · prod-db" in said(rationed, "failures prod-db 1h", BOB, OPS)
+    assert "IAM auth metrics · prod-db" in said(rationed, "metrics prod-db 2h", BOB, OPS)
+    calls = len(aws_calls)
+    now = rationed.runtime.clock()
+    limited = said(rationed, "failures prod-db 3h", BOB, OPS)
+    assert limited.endswith(
+        "You have sent 2 commands that read AWS within 1h, the most one person may: try again in "
+        f"60 min (after {now + timedelta(hours=1):%H:%M} UTC)."
+    )
+    body = block_actions_body(
+        SHOW_FAILURES_ACTION,
+        json.dumps({"cluster": "prod-db", "window": "15m"}),
+        rationed.slack.response_url("b1"),
+        user_id=BOB,
+        channel_id=OPS,
+    )
+    assert rationed.post(body, signed_headers(rationed.secret, body))[0] == 200
+    clicked = all_text(rationed.slack.wait_for(lambda r: r.path == "/response/b1").body)
+    assert "You have sent 2 commands that read AWS" in clicked
+    assert len(aws_calls) == calls  # the limited ones reached no AWS API
+    # Commands that read no AWS, and other people, are not held back.
+    assert "Nothing is watched yet" in said(rationed, "watches", BOB, OPS)
+    assert "IAM auth failures · prod-db" in said(rationed, "failures prod-db 3h", ALICE, OPS)
+    entries = rationed.runtime.store.recent_audit(5)
+    assert [(e.user_id, e.outcome) for e in reversed(entries)] == [
+        (BOB, "allowed"),
+        (BOB, "limited"),
+        (BOB, "limited"),
+        (BOB, "allowed"),
+        (ALICE, "allowed"),
+    ]
+    assert entries[2].action == f"button {SHOW_FAILURES_ACTION} " + json.dumps(
+        {"cluster": "prod-db", "window": "15m"}
+    )
