@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -27,6 +28,18 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # `iamauth run` and `iamauth clock` are no web process; they serve /metrics on this port if set.
 METRICS_PORT_ENV = "IAMAUTH_METRICS_PORT"
 log = logging.getLogger(__name__)
+
+
+def _make_multiproc_dir() -> None:
+    """In multiprocess mode prometheus_client opens this process's file in PROMETHEUS_MULTIPROC_DIR
+    as each metric below is made, so the directory must exist before: the first process to import
+    this module (`iamauth web` itself, before it starts gunicorn) may come before any other."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+_make_multiproc_dir()
 
 COMMANDS = Counter(
     "iamauth_commands",
@@ -48,6 +61,18 @@ AWS_CALLS = Counter(
     ["service", "api", "outcome"],
 )
 DIGESTS_POSTED = Counter("iamauth_digests_posted", "Alert digests posted to Slack channels.")
+DIGEST_PARTS_FAILED = Counter(
+    "iamauth_digest_parts_failed",
+    "Parts of a digest tick that failed alone, by part (metrics: a place's watches skipped this "
+    "tick; detail: a cluster's log detail left out of its digest) and reason (the error's class, "
+    "or timeout).",
+    ["part", "reason"],
+)
+DIGESTS_EXPIRED = Counter(
+    "iamauth_digests_expired",
+    "Alert digests given up unposted: still undelivered (Slack kept failing) when older than "
+    "IAMAUTH_OUTBOX_MAX_AGE.",
+)
 SLACK_ERRORS = Counter(
     "iamauth_slack_errors",
     "Slack Web API calls that failed, by method and error (Slack's error code, or the exception "
@@ -110,7 +135,7 @@ def serve_if_asked() -> None:
     port = os.environ.get(METRICS_PORT_ENV, "").strip()
     if not port:
         return
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         log.warning("%s=%r is not a port number; metrics are not served", METRICS_PORT_ENV, port)
         return
     try:

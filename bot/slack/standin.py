@@ -3,6 +3,10 @@
 Used by the tests and by `iamauth demo`, so both drive the real Bolt app and the real slack_sdk
 clients over real HTTP without a Slack workspace. Web API methods answer at `/api/<method>`;
 `response_url`s are `/response/<id>`.
+
+Faults on cue, for the delivery tests: `fail` (HTTP 500 for the next N calls or until `heal`),
+`accept_then_drop` / `accept_then_fail` (the post is made, then its answer is lost),
+`rate_limit` (429 with Retry-After for one channel), `slow` (each call of a method takes longer).
 """
 
 from __future__ import annotations
@@ -38,6 +42,29 @@ class Recorded:
 
 
 @dataclass
+class Fault:
+    """How the calls that match (`method`, `channel`: any when None) fail, for the next `calls`
+    of them (None: until healed)."""
+
+    status: int = 500
+    error: str = "internal_error"
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str | None = None
+    channel: str | None = None
+    calls: int | None = None
+    accept: bool = False  # the call takes effect (a post is in the channel) before failing
+    drop: bool = False  # no answer at all: the connection is closed
+
+    def matches(self, recorded: Recorded) -> bool:
+        return (
+            self.calls != 0
+            and recorded.path.startswith("/api/")
+            and self.method in (None, recorded.method)
+            and self.channel in (None, recorded.body.get("channel"))
+        )
+
+
+@dataclass
 class UploadedFile:
     """A file shared with files.completeUploadExternal (files_upload_v2's last step)."""
 
@@ -65,6 +92,8 @@ class SlackStandIn:
         # Files shared in channels, in order; uploads begun but not completed wait in _uploads.
         self.files: list[UploadedFile] = []
         self._uploads: dict[str, UploadedFile] = {}
+        self._faults: list[Fault] = []
+        self._delays: dict[str, float] = {}  # Web API method → seconds each call takes
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,12 +105,21 @@ class SlackStandIn:
                 is_file = self.path.startswith("/upload/")
                 decoded = {} if is_file else _decode(text, self.headers.get("Content-Type", ""))
                 recorded = Recorded(self.path, decoded, dict(self.headers), data=data)
-                status, payload, headers = stand_in._answer(recorded)
+                time.sleep(stand_in._delays.get(recorded.method, 0.0))
+                fault = stand_in._fault_for(recorded)
+                if fault is None or fault.accept:
+                    status, payload, headers = stand_in._answer(recorded)
+                if fault is not None:
+                    status = 0 if fault.drop else fault.status
+                    payload, headers = {"ok": False, "error": fault.error}, dict(fault.headers)
                 recorded.status = status
                 # Recorded before answering: once a client has its answer, tests can see the request.
                 with stand_in._changed:
                     stand_in.requests.append(recorded)
                     stand_in._changed.notify_all()
+                if fault is not None and fault.drop:
+                    self.close_connection = True
+                    return
                 body = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -123,6 +161,69 @@ class SlackStandIn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # Faults on cue ---------------------------------------------------------------------------
+    def fail(
+        self,
+        *,
+        status: int = 500,
+        error: str = "internal_error",
+        calls: int | None = None,
+        method: str | None = None,
+        channel: str | None = None,
+        headers: dict[str, str] | None = None,
+        drop: bool = False,
+    ) -> Fault:
+        """Matching calls answer `status` (or nothing at all, `drop`) without doing anything: the
+        next `calls`, or all of them until `heal()`."""
+        return self._inject(Fault(status, error, headers or {}, method, channel, calls, drop=drop))
+
+    def accept_then_drop(self, calls: int = 1, method: str = "chat.postMessage") -> Fault:
+        """The call is made (a post shows in the channel), then the connection closes unanswered."""
+        return self._inject(Fault(method=method, calls=calls, accept=True, drop=True))
+
+    def accept_then_fail(
+        self, status: int = 500, calls: int = 1, method: str = "chat.postMessage"
+    ) -> Fault:
+        """The call is made (a post shows in the channel), then answered `status`."""
+        return self._inject(Fault(status, method=method, calls=calls, accept=True))
+
+    def rate_limit(self, channel: str, retry_after: int, calls: int | None = None) -> Fault:
+        """Posts to `channel` answer 429 with Retry-After; other channels are served."""
+        headers = {"Retry-After": str(retry_after)}
+        return self.fail(
+            status=429, error="ratelimited", calls=calls, method="chat.postMessage",
+            channel=channel, headers=headers,
+        )  # fmt: skip
+
+    def slow(self, seconds: float, method: str = "chat.postMessage") -> None:
+        """Each call of `method` takes `seconds` before it is handled."""
+        self._delays[method] = seconds
+
+    def heal(self) -> None:
+        """Every fault and delay ends."""
+        with self._changed:
+            self._faults.clear()
+            self._delays.clear()
+
+    def _inject(self, fault: Fault) -> Fault:
+        with self._changed:
+            self._faults.append(fault)
+        return fault
+
+    def _fault_for(self, recorded: Recorded) -> Fault | None:
+        with self._changed:
+            for fault in self._faults:
+                if fault.matches(recorded):
+                    if fault.calls is not None:
+                        fault.calls -= 1
+                    return fault
+        return None
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """What the channel shows: every message posted to it, however its answer went."""
+        with self._changed:
+            return [dict(m) for m in self.messages.get(channel, [])]
 
     def _answer(self, recorded: Recorded) -> Answer:
         custom = self.replies.get(recorded.method)

@@ -64,7 +64,7 @@ class AlertStateRow(Base):
 class SilenceRow(Base):
     __tablename__ = "silences"
 
-    cluster: Mapped[str] = mapped_column(String(63), primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(100), primary_key=True)  # an address, as watches
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_by: Mapped[str | None] = mapped_column(String(32))
@@ -91,6 +91,28 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # What to draw under the digest (see bot/charts.py), posted in its thread after it; or None.
     chart: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The attempt under way: who claimed the row (the lease epoch; 0 without a lease), when, and
+    # until when no one else may try it (see bot/slack/deliver.py). None between attempts.
+    claim_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Not tried again before this time (Slack's Retry-After, or backoff after a transient error).
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The start of the first attempt whose outcome is unknown (it may have been posted): the
+    # channel's history from then on is searched before posting again. None: surely not posted.
+    unsure_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LeaseRow(Base):
+    """Who may act as the digest scheduler's leader, until when. `epoch` grows at every change
+    of holder: a statement that acts as the leader checks it, so an old holder's writes fail."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditRow(Base):

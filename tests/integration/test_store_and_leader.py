@@ -23,7 +23,7 @@ from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.slack.standin import SlackStandIn
 from bot.store.db import make_engine, migrate
-from bot.store.leader import AlreadyRunning, PostgresLeaderLock, claim_or_refuse, leader_lock_for
+from bot.store.leader import AlreadyRunning, Lease, claim_or_refuse, leader_lock_for
 from bot.store.models import Base
 from bot.store.repo import Digest, Store
 from tests.conftest import run_iamauth
@@ -99,14 +99,15 @@ def test_a_failed_tick_writes_neither_states_nor_digests(engine: Engine) -> None
     assert store.pending() == []
 
 
-def test_postgres_advisory_lock_has_one_holder_and_passes_on() -> None:
-    engine = make_engine(PG_URL)
-    first, second = PostgresLeaderLock(engine, key=4242), PostgresLeaderLock(engine, key=4242)
-    assert first.acquire() is True
-    assert first.acquire() is True
-    assert second.acquire() is False
+def test_postgres_lease_has_one_holder_and_passes_on() -> None:
+    engine = reset_postgres()
+    migrate(engine)
+    first, second = (Lease(Store(engine), ttl=timedelta(minutes=1), clock=lambda: T0) for _ in "ab")
+    assert first.acquire() is not None
+    assert first.acquire() is not None
+    assert second.acquire() is None
     first.release()
-    assert second.acquire() is True
+    assert second.acquire() is not None
     second.release()
     engine.dispose()
 
@@ -134,6 +135,7 @@ def clock_env(
         "DATABASE_URL": database_url,
         "IAMAUTH_CONFIG": str(config),
         "IAMAUTH_LOG_LEVEL": "INFO",
+        "IAMAUTH_LEASE_SECONDS": "3",  # a standby takes over 3 s after the leader stops
     }
 
 
