@@ -10,24 +10,37 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot import telemetry
-from bot.aws.clients import AwsClients
-from bot.aws.errors import AwsError
+from bot.aws.errors import AwsError, AwsSetupError
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.metrics import MetricsReport
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 from bot.logs import configure_logging
 from bot.runtime import Runtime
-from bot.scheduler import DigestJob, background, blocking
+from bot.scheduler import DigestJob, background, blocking, digest_job
 from bot.store.leader import AlreadyRunning
+from bot.store.repair import UnusableDatabase
 
-EXIT_USAGE = 2
-EXIT_AWS = 3
+EXIT_DOCTOR = 1  # `doctor` found a required part missing
+EXIT_USAGE = 2  # bad input or configuration, found before anything was asked of AWS
+EXIT_AWS = 3  # AWS said no, or could not be reached
+EXIT_CODES = """\
+exit codes:
+  0  answered (doctor: every required check passed)
+  1  doctor: a required check failed
+  2  bad input or configuration: arguments, IAMAUTH_CONFIG, PORT, AWS_ENDPOINT_URL, or no usable
+     AWS region, profile or credentials (nothing was asked of AWS)
+  3  AWS said no or did not answer: no such cluster, log export off, access denied, expired or
+     refused credentials, throttling, timeouts, connection errors
+A failure is one plain line on stderr (clusters: one per target it could not read)."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="iamauth", description="Slack ChatOps for RDS/Aurora IAM database authentication."
+        prog="iamauth",
+        description="Slack ChatOps for RDS/Aurora IAM database authentication.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="run the bot over Socket Mode, with the digest scheduler")
@@ -75,6 +88,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        return _command(args, settings)
+    except AwsError as error:  # the adapters raise nothing else for AWS and its settings
+        return _refused(error)
+
+
+def _refused(error: AwsError) -> int:
+    """One line on stderr, and the exit code for this kind of error."""
+    print(f"iamauth: {' '.join(str(error).split())}".replace("`", ""), file=sys.stderr)
+    return EXIT_USAGE if isinstance(error, AwsSetupError) else EXIT_AWS
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in {"failures", "metrics"}:
         return _query(args, settings)
     if args.command == "demo":
@@ -133,8 +159,7 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
                 else failures_message(failures).to_dict()
             )
     except AwsError as error:
-        print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
-        return EXIT_AWS
+        return _refused(error)
     print(json.dumps(output, indent=2) if args.json else render_message(output))
     if chart is not None and not _write_chart(args.png, chart, as_json=args.json):
         return EXIT_USAGE
@@ -166,7 +191,7 @@ def _socket_mode(settings: Settings) -> int:
         runtime = Runtime.build(settings)
         app = build_app(runtime, socket_mode=True)
         job = _digest_job(runtime)
-    except (ConfigError, AlreadyRunning) as error:
+    except (ConfigError, AlreadyRunning, UnusableDatabase) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
     scheduler = background(job, settings.tick_seconds)
@@ -176,18 +201,17 @@ def _socket_mode(settings: Settings) -> int:
         SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
     finally:
         scheduler.shutdown(wait=False)
-        job.lock.release()
+        job.release()
     return 0
 
 
 def _digest_job(runtime: Runtime) -> DigestJob:
     """The tick job, with its leader lock; SQLite refuses a second scheduler here."""
-    from bot.slack.client import web_client
     from bot.store.leader import claim_or_refuse, leader_lock_for
 
     lock = leader_lock_for(runtime.store.engine)
     claim_or_refuse(lock, runtime.store.engine)
-    return DigestJob(runtime.digest_runner(), runtime.deliverer(web_client(runtime.settings)), lock)
+    return digest_job(runtime, lock)
 
 
 def _clock(settings: Settings, *, once: bool) -> int:
@@ -196,7 +220,7 @@ def _clock(settings: Settings, *, once: bool) -> int:
         return EXIT_USAGE
     try:
         job = _digest_job(Runtime.build(settings))
-    except (ConfigError, AlreadyRunning) as error:
+    except (ConfigError, AlreadyRunning, UnusableDatabase) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -209,16 +233,21 @@ def _clock(settings: Settings, *, once: bool) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        job.lock.release()
+        job.release()
     return 0
 
 
 def _doctor(settings: Settings) -> int:
+    from bot.aws.clients import AwsClients
     from bot.doctor import run_checks
     from bot.slack.client import web_client
 
     slack = web_client(settings) if settings.slack_bot_token else None
-    checks = run_checks(AwsClients(settings.aws), slack)
+    try:
+        aws: AwsClients | AwsError = AwsClients(settings.aws)
+    except AwsError as error:  # reported as a check, beside the Slack ones
+        aws = error
+    checks = run_checks(aws, slack, settings.targets)
     for check in checks:
         only = f" (only needed for {check.only_for})" if check.only_for and not check.ok else ""
         print(f"{'ok ' if check.ok else 'NO '} {check.name}: {check.detail}{only}")
@@ -230,11 +259,12 @@ def _doctor(settings: Settings) -> int:
         print("All required checks passed." if optional else "All checks passed.")
     if optional:
         print(f"Optional, missing: {', '.join(optional)}; everything else works without them.")
-    return 0 if not missing else 1
+    return 0 if not missing else EXIT_DOCTOR
 
 
 def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
     from bot.report_json import iso
+    from bot.slack.terminal import audit_table
     from bot.store.repo import Store
 
     if not 1 <= n <= 10_000:
@@ -248,11 +278,7 @@ def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
             for e in entries
         ], indent=2))  # fmt: skip
         return 0
-    for e in entries:
-        detail = f"  ({e.detail})" if e.detail else ""
-        print(
-            f"{e.at:%Y-%m-%d %H:%M:%S}  {e.user_id:<12} {e.channel_id:<12} {e.outcome:<8} {e.action!r}{detail}"
-        )
+    print(audit_table(entries))
     return 0
 
 

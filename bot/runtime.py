@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 
 from bot.aws.clients import AwsClients
+from bot.cluster_identity import ClusterIdentity
 from bot.config import Settings
 from bot.digest import DigestRunner
 from bot.service import Clock, IamAuthService, utc_now
@@ -35,7 +36,13 @@ class Runtime:
             aws=service.aws,
             store=store,
             service=service,
-            watching=WatchService(store, settings.watches, clock),
+            watching=WatchService(
+                store,
+                settings.watches,
+                clock,
+                identity=ClusterIdentity(service.targets),
+                policy=settings.access,
+            ),
             clock=clock,
         )
 
@@ -47,6 +54,7 @@ class Runtime:
             metrics_delay=self.settings.metrics_delay,
             clock=self.clock,
             targets=self.service.targets,
+            policy=self.settings.access,
         )
 
     def deliverer(self, client: WebClient) -> Deliverer:

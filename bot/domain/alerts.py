@@ -4,10 +4,15 @@ Pure: no clock (time is passed in), no I/O. One state per (watch, family):
 
     ok ──breach──▶ firing (notify) ──still breaching──▶ firing (notify again after `repeat`,
      ▲                 │                                 or when the count at least doubles)
-     └──no breach──────┘ (notify "resolved" if it was notified and `send_resolved`)
+     └──no breach──────┘ (notify "resolved" if it was notified and `send_resolved`; under a
+                          silence that notice is owed, the state `ok` with the episode kept)
 
-A silenced watch still moves between states but does not notify; once the silence ends, a firing
-alert that nobody heard of is notified at the next tick.
+A silence mutes, it does not stop the evaluation: a silenced watch still moves between states but
+sends nothing. What it held back is sent at the first tick after the silence ends: a firing alert
+nobody heard of is announced then, and an announced alert that ended during the silence gets its
+resolved notice then (not during the silence), so the channel's last word is never a stale
+"firing". Should it breach again before that, the channel never heard it end: the announced
+episode goes on (repeats and escalations as usual), no second "firing".
 """
 
 from __future__ import annotations
@@ -83,6 +88,17 @@ class AlertState:
     notified_count: int = 0  # the count that notice reported
     peak: int = 0
 
+    @property
+    def announced(self) -> bool:
+        """The channel was told this episode is firing and has not been told it ended."""
+        return self.notified_at is not None
+
+    @property
+    def resolution_owed(self) -> bool:
+        """Announced, then ended during a silence: the resolved notice waits for its end.
+        (Stored as `ok` with the episode's fields kept: a version without this reads it as ok.)"""
+        return self.status is Status.OK and self.announced
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -119,7 +135,7 @@ def step(
         )
 
     if observation.breaching:
-        if state.status is Status.OK:
+        if state.status is Status.OK and not state.resolution_owed:
             # "since" is in metric time: the end of the first window seen breaching.
             firing = AlertState(Status.FIRING, since=observation.window_end, peak=count)
             if silenced:
@@ -127,24 +143,24 @@ def step(
             return replace(firing, notified_at=now, notified_count=count), notice(
                 NoticeKind.FIRING, firing.since
             )
-        peak = max(state.peak, count)
+        # Firing, or breaching again before the channel heard it end: the same episode to it.
+        episode = replace(state, status=Status.FIRING, peak=max(state.peak, count))
         if silenced:
-            return replace(state, peak=peak), None
+            return episode, None
         kind: NoticeKind | None = None
-        if state.notified_at is None:
+        if episode.notified_at is None:
             kind = NoticeKind.FIRING  # fired while silenced: nobody has heard of it yet
-        elif state.notified_count > 0 and count >= 2 * state.notified_count:
+        elif episode.notified_count > 0 and count >= 2 * episode.notified_count:
             kind = NoticeKind.ESCALATED
-        elif now - state.notified_at >= repeat:
+        elif now - episode.notified_at >= repeat:
             kind = NoticeKind.REPEAT
         if kind is None:
-            return replace(state, peak=peak), None
-        return replace(state, peak=peak, notified_at=now, notified_count=count), notice(
-            kind, state.since
-        )
-    if state.status is Status.FIRING:
-        heard_of = state.notified_at is not None
-        if send_resolved and heard_of and not silenced:
-            return AlertState(), notice(NoticeKind.RESOLVED, state.since)
-        return AlertState(), None
+            return episode, None
+        return replace(episode, notified_at=now, notified_count=count), notice(kind, episode.since)
+    if state.status is Status.FIRING or state.resolution_owed:
+        if not (send_resolved and state.announced):
+            return AlertState(), None
+        if silenced:  # a silence mutes: the resolved notice is owed until it ends
+            return replace(state, status=Status.OK), None
+        return AlertState(), notice(NoticeKind.RESOLVED, state.since)
     return state, None

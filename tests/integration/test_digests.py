@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.aws.clients import AwsClients
+from bot.config import Settings
 from bot.digest import DigestRunner
+from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.alerts import Threshold
 from bot.domain.records import Family
 from bot.domain.watches import make_watch
 from bot.runtime import Runtime
+from bot.slack.app import build_app, wsgi_app
 from bot.slack.client import web_client
 from bot.slack.deliver import Deliverer
+from bot.slack.serve import LocalServer
 from bot.slack.standin import SlackStandIn
 from bot.store.db import make_engine
 from bot.store.repo import Store
+from bot.watching import NOT_READABLE
+from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, PERMISSIONS, put_per_minute
 
 C1, C2 = "C0ALERTS01", "C0ALERTS02"
+
+
+TEN_IN_FIVE = Threshold(Family.INVALID_TOKEN, 10, timedelta(minutes=5))
 
 
 def invalid_token_watch(
@@ -267,3 +278,61 @@ def test_permanent_slack_errors_stop_retrying(
     assert (row.status, row.last_error) == ("failed", "not_in_channel")
     assert deliverer.deliver_pending() == 0
     assert len([r for r in slack.requests if r.method == "chat.postMessage"]) == 1
+
+
+def test_watches_whose_channel_may_not_read_the_cluster_get_no_digest(
+    settings: Settings,
+    aws: AwsClients,
+    clock: Callable[[], datetime],
+    slack: SlackStandIn,
+    now: datetime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Watches from the config file, or saved before the read rule was, that name a channel the
+    cluster may not be read in: left out of every tick (one log line a tick), marked in the list."""
+    c3 = "C0ALERTS03"  # may read nothing
+    policy = AccessPolicy(
+        enforced=True,
+        channels=frozenset({C1, C2}),
+        clusters={"secret-db": ClusterAccess(channels=frozenset({C2}))},
+    )
+    config = (invalid_token_watch("secret-db", C1), invalid_token_watch("prod-db", C1))
+    runtime = Runtime.build(replace(settings, access=policy, watches=config), aws=aws, clock=clock)
+    for cluster, channel in (("secret-db", C2), ("secret-db", c3), ("prod-db", c3)):
+        runtime.store.save_watch(make_watch(cluster, channel, [TEN_IN_FIVE]), now)
+    for cluster in ("secret-db", "prod-db"):
+        put_per_minute(aws, cluster, INVALID, now, {m: 3.0 for m in range(-10, 2)})
+
+    runner = runtime.digest_runner()
+    result = runner.tick(now)
+    served = sorted((w.cluster, w.channel) for w, _ in result.notices)
+    assert served == [("prod-db", C1), ("secret-db", C2)]
+    left_out = [(s.watch.cluster, s.watch.channel, s.reason) for s in result.skipped]
+    assert left_out == [
+        ("secret-db", C1, NOT_READABLE),
+        ("prod-db", c3, NOT_READABLE),
+        ("secret-db", c3, NOT_READABLE),
+    ]
+    runtime.deliverer(web_client(runtime.settings)).deliver_pending()
+    assert [p.body["text"] for p in slack.posted(C1)] == [
+        "IAM auth alerts: prod-db InvalidToken firing (15)"
+    ]
+    assert [p.body["text"] for p in slack.posted(C2)] == [
+        "IAM auth alerts: secret-db InvalidToken firing (15)"
+    ]
+    assert slack.posted(c3) == []
+    runner.tick(now + timedelta(minutes=1))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest: ")]
+    assert len(lines) == 2  # one a tick, counting them all
+    assert lines[0].startswith("digest: 3 watch(es) left out this tick: secret-db for C0ALERTS01")
+
+    app = build_app(runtime)
+    assert runtime.settings.slack_signing_secret
+    with LocalServer(wsgi_app(app, runtime)) as server:
+        bot = BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
+        reply = bot.command("watches", channel_id=C2)
+    assert reply.response is not None
+    listed = "\n".join(b["text"]["text"] for b in reply.response.body["blocks"] if "text" in b)
+    marked = sorted(line.split(":")[0] for line in listed.splitlines() if "not sent" in line)
+    assert marked == [f"`prod-db` → <#{c3}>", f"`secret-db` → <#{C1}>", f"`secret-db` → <#{c3}>"]
+    assert f"not sent: {NOT_READABLE}" in listed

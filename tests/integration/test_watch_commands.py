@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.aws.clients import AwsClients
+from bot.config import Settings
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.runtime import Runtime
 from bot.seed import create_cluster
 from bot.slack.app import build_app, wsgi_app
+from bot.slack.client import web_client
 from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
 from bot.slack.serve import LocalServer
 from bot.slack.signing import block_actions_body, signed_headers
+from bot.slack.standin import SlackStandIn
 from bot.watching import WatchService
 from tests.conftest import BotUnderTest
+from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_slash_commands import all_text
 
 
@@ -179,3 +185,138 @@ def test_watch_by_account_region_address(bot: BotUnderTest) -> None:
     assert reply.ack is not None
     assert "is not a cluster address" in all_text(reply.ack)
     assert "Stopped watching" in reply_text(bot, "unwatch 111111111111/us-east-1/prod-db")
+
+
+def digest_buttons(posted: dict[str, Any]) -> dict[str, str]:
+    """action id → value of the buttons of a posted digest."""
+    return {
+        element["action_id"]: element["value"]
+        for block in posted["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+
+
+def test_buttons_and_silences_of_a_watch_by_account_region_address(
+    bot: BotUnderTest, aws: AwsClients, now: datetime
+) -> None:
+    """The default target is moto's account in us-east-1, so the address names that place."""
+    address = "123456789012/us-east-1/prod-db"
+    create_cluster(aws.rds(), "prod-db", iam=True, exports=["iam-db-auth-error"], instances=1)
+    put_per_minute(aws, "prod-db", INVALID, now, {m: 3.0 for m in range(-10, 30)})
+    assert "Now watching" in reply_text(bot, f"watch {address} invalid_token>=5/5m")
+    runner = bot.runtime.digest_runner()
+
+    # `silence <address>` silences that watch; so does the short name, which covers every place.
+    assert f"Alerts of `{address}` are silenced until" in reply_text(bot, f"silence {address} 1h")
+    assert runner.tick(now).notices == []
+    assert "no longer silenced" in reply_text(bot, f"unsilence {address}")
+    assert "silenced until" in reply_text(bot, "silence prod-db 1h")
+    assert runner.tick(now + timedelta(minutes=1)).notices == []
+    assert "no longer silenced" in reply_text(bot, "unsilence prod-db")
+    fired = runner.tick(now + timedelta(minutes=2)).notices
+    assert [(watch.cluster, notice.kind.value) for watch, notice in fired] == [(address, "firing")]
+
+    bot.runtime.deliverer(web_client(bot.runtime.settings)).deliver_pending()
+    (digest,) = bot.slack.posted("C0DEMO0001")
+    buttons = digest_buttons(digest.body)
+    assert buttons[SILENCE_ACTION] == address
+    failures = click(bot, SHOW_FAILURES_ACTION, buttons[SHOW_FAILURES_ACTION], "f1")
+    assert "IAM auth failures · prod-db · 123456789012/us-east-1" in all_text(failures)
+    silenced = click(bot, SILENCE_ACTION, buttons[SILENCE_ACTION], "s1")
+    assert f"Alerts of `{address}` are silenced until" in silenced["text"]
+    assert set(bot.runtime.store.active_silences(bot.runtime.clock())) == {address}
+    assert [e.outcome for e in bot.runtime.store.recent_audit(2)] == ["allowed", "allowed"]
+
+
+def test_silencing_an_address_says_when_plain_name_watches_are_not_covered(
+    bot: BotUnderTest,
+) -> None:
+    reply_text(bot, "watch prod-db")
+    text = reply_text(bot, "silence 123456789012/us-east-1/prod-db 1h")
+    assert "Watches of plain `prod-db` are not covered" in text
+    assert "not covered" not in reply_text(bot, "silence 123456789012/us-east-1/orders-db 1h")
+
+
+EDGE = "123456789012/us-east-1/edge-db"  # moto's account and the one target's region: edge-db
+
+
+@contextmanager
+def serving(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
+    assert runtime.settings.slack_signing_secret
+    with LocalServer(wsgi_app(build_app(runtime), runtime)) as server:
+        yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
+
+
+def test_a_cluster_already_watched_for_a_channel_under_another_name_is_refused(
+    settings: Settings, aws: AwsClients, clock: Callable[[], datetime], slack: SlackStandIn
+) -> None:
+    config_watch = make_watch(
+        "edge-db", "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")], source="config"
+    )
+    runtime = Runtime.build(replace(settings, watches=(config_watch,)), aws=aws, clock=clock)
+    with serving(runtime, slack) as bot:
+        ops = {"channel_id": "C0OPS00001"}
+        assert (
+            f"`{EDGE}` is watched for <#C0OPS00001> as `edge-db` in the config file; change it there"
+            in reply_text(bot, f"watch {EDGE}", **ops)
+        )
+        assert "remove it there" in reply_text(bot, f"unwatch {EDGE}", **ops)
+        assert "Now watching `orders-db`" in reply_text(bot, "watch orders-db", **ops)
+        refused = reply_text(bot, "watch 123456789012/us-east-1/orders-db", **ops)
+        assert (
+            "`123456789012/us-east-1/orders-db` is the cluster `orders-db`, already watched for "
+            "<#C0OPS00001> (added from Slack)" in refused
+        )
+        # Other places, other channels, other clusters: other watches.
+        assert "Now watching" in reply_text(bot, "watch 210987654321/us-east-1/orders-db", **ops)
+        assert "Now watching" in reply_text(bot, f"watch {EDGE}", channel_id="C0SEC00001")
+        # Named the other way, the Slack watch is still the one `unwatch` removes.
+        assert "Stopped watching `orders-db` for <#C0OPS00001>" in reply_text(
+            bot, "unwatch 123456789012/us-east-1/orders-db", **ops
+        )
+        assert sorted((w.cluster, w.channel) for w in runtime.store.list_watches()) == [
+            ("123456789012/us-east-1/edge-db", "C0SEC00001"),
+            ("210987654321/us-east-1/orders-db", "C0OPS00001"),
+        ]
+        outcomes = [e.outcome for e in runtime.store.recent_audit(7)]
+        assert outcomes == ["allowed"] * 7  # refusals are answers too, audited as such
+
+
+def test_the_digest_posts_a_cluster_once_to_a_channel_however_often_it_is_watched(
+    settings: Settings,
+    aws: AwsClients,
+    clock: Callable[[], datetime],
+    slack: SlackStandIn,
+    now: datetime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A watch saved before duplicates were refused: left out of the digest, marked in the list."""
+    threshold = [parse_threshold_spec("invalid_token>=5/5m")]
+    config_watch = make_watch("edge-db", "C0OPS00001", threshold, source="config")
+    runtime = Runtime.build(replace(settings, watches=(config_watch,)), aws=aws, clock=clock)
+    runtime.store.save_watch(make_watch(EDGE, "C0OPS00001", threshold), now)
+    runtime.store.save_watch(make_watch(EDGE, "C0SEC00001", threshold), now)
+    put_per_minute(aws, "edge-db", INVALID, now, {m: 3.0 for m in range(-10, 1)})
+
+    result = runtime.digest_runner().tick(now)
+    fired = sorted((w.channel, w.cluster, w.source) for w, _ in result.notices)
+    assert fired == [("C0OPS00001", "edge-db", "config"), ("C0SEC00001", EDGE, "slack")]
+    assert [(s.watch.cluster, s.watch.channel) for s in result.skipped] == [(EDGE, "C0OPS00001")]
+    left_out = [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest: ")]
+    assert left_out == [
+        f"digest: 1 watch(es) left out this tick: {EDGE} for C0OPS00001: "
+        "the same cluster as `edge-db` (config file) for this channel"
+    ]
+    runtime.deliverer(web_client(runtime.settings)).deliver_pending()
+    (digest,) = slack.posted("C0OPS00001")
+    assert digest.body["text"] == "IAM auth alerts: edge-db InvalidToken firing (15)"
+    assert len(slack.posted("C0SEC00001")) == 1
+
+    with serving(runtime, slack) as bot:
+        lines = reply_text(bot, "watches").splitlines()
+    marked = [line for line in lines if "not sent" in line]
+    assert marked == [
+        f"`{EDGE}` → <#C0OPS00001>: invalid_token ≥ 5 in 5m; repeat every 4h :no_entry: _not "
+        "sent: the same cluster as `edge-db` (config file) for this channel_"
+    ]

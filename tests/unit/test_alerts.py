@@ -85,3 +85,40 @@ def test_m_of_n() -> None:
     assert observe(two_of_three, [0, 0, 3], T0).count == 3
     assert two_of_three.lookback == timedelta(minutes=45)
     assert two_of_three.describe() == "≥ 1 in 15m (2 of 3 windows)"
+
+
+def test_an_announced_alert_that_ends_during_a_silence_is_resolved_when_the_silence_ends() -> None:
+    # Announced at minute 0, ends at minute 2 under the silence (1-3): told at minute 4, once.
+    kinds = run([5, 5, 0, 0, 0, 0], silenced_at={1, 2, 3})
+    assert kinds == ["firing", None, None, None, "resolved", None]
+
+
+def test_the_owed_resolution_is_kept_in_the_state_until_it_is_sent() -> None:
+    state, _ = step(AlertState(), FIVE, obs(8), T0)
+    owed, notice = step(state, FIVE, obs(0, minute=1), T0 + timedelta(minutes=1), silenced=True)
+    assert notice is None
+    assert owed.resolution_owed
+    assert (owed.status, owed.since, owed.notified_count) == (Status.OK, T0, 8)
+    same, notice = step(owed, FIVE, obs(0, minute=2), T0 + timedelta(minutes=2), silenced=True)
+    assert (same, notice) == (owed, None)
+    done, notice = step(owed, FIVE, obs(1, minute=3), T0 + timedelta(minutes=3))
+    assert notice is not None
+    assert (notice.kind, notice.count, notice.since, notice.previous_count) == (
+        NoticeKind.RESOLVED,
+        1,
+        T0,
+        8,
+    )
+    assert done == AlertState()
+
+
+def test_breaching_again_before_the_owed_resolution_continues_the_announced_episode() -> None:
+    # The channel never heard it end: no second "firing"; repeats and escalations as usual.
+    assert run([5, 0, 5, 5, 0], silenced_at={1, 2}) == ["firing", None, None, None, "resolved"]
+    assert run([5, 0, 12], silenced_at={1}) == ["firing", None, "escalated"]
+    kinds = run([5, 0, 5, 5, 5], silenced_at={1, 2}, repeat=timedelta(minutes=3))
+    assert kinds == ["firing", None, None, "still firing", None]
+
+
+def test_nothing_is_owed_when_resolved_notices_are_off() -> None:
+    assert run([5, 0, 0], silenced_at={1}, send_resolved=False) == ["firing", None, None]
