@@ -103,8 +103,12 @@ def main() -> None:
                     time.sleep(0.2)
 
             def signed(n: int) -> urllib.request.Request:
+                # One person per command: the per-person budget ([limits] user_rate) must not
+                # turn the load into "try again later" answers that never reach AWS.
                 body = slash_command_body(
-                    f"failures prod-db {1 + n % 24}h", slack.response_url(f"r{n}")
+                    f"failures prod-db {1 + n % 24}h",
+                    slack.response_url(f"r{n}"),
+                    user_id=f"U{n:09d}",
                 )
                 return urllib.request.Request(  # noqa: S310
                     f"{base}/slack/events",
