@@ -160,8 +160,13 @@ class FailureSummary:
                         cache.clear()
                     cache[tail] = fields
             if fields is None:
-                odd.add(tail)
-                continue
+                # parse_line decides for these: a failure of another shape, or unparsed. Read as
+                # one here, so its samples and events keep their place among the page's others.
+                record = parse_line(_STAMP_STANDIN + tail)
+                if record is None:
+                    odd.add(tail)
+                    continue
+                fields = (record.user, record.code, record.caller_arn)
             parsed[tail] = fields
             user, code, caller = fields
             self._count_many(user, code, caller, n)
@@ -171,10 +176,9 @@ class FailureSummary:
         if self.events is not None:
             self._keep_events(lines, parsed)
         if odd:
-            # parse_line decides for these: a failure of another shape, or unparsed.
             for line in lines:
                 if line[_STAMP_WIDTH:] in odd:
-                    self.add_line(line)
+                    self.add_unparsed(line)
 
     def _seen(self, first: str, last: str) -> None:
         if self._first_stamp is None or first < self._first_stamp:

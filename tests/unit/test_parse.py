@@ -197,6 +197,27 @@ def test_pages_count_the_same_as_lines_one_by_one(kinds: list[str], picks: list[
     }
 
 
+def test_a_line_only_parse_line_reads_keeps_its_place_among_a_pages_samples() -> None:
+    """A failure the fast path leaves to parse_line (here: a trailing space) is one of the page's
+    lines like the others: its sample and its event keep their place (they came last before)."""
+    start = datetime(2025, 8, 11, tzinfo=UTC)
+    lines = [
+        format_line(Failure(start + timedelta(seconds=i), "app", "InvalidToken", None))
+        for i in range(70)
+    ]
+    lines[-2] += " "
+    assert fast_fields(lines[-2]) is None
+    assert parse_line(lines[-2]) is not None
+    one_by_one, paged = FailureSummary(events=[]), FailureSummary(events=[])
+    for line in lines:
+        one_by_one.add_line(line)
+    paged.add_lines(lines)
+    assert list(paged.samples["InvalidToken"]) == list(one_by_one.samples["InvalidToken"])
+    assert list(paged.samples["InvalidToken"])[-1] == lines[-1]
+    assert paged.events == one_by_one.events
+    assert (paged.total, paged.unparsed) == (one_by_one.total, one_by_one.unparsed) == (70, 0)
+
+
 # A database user name is the client's to choose: it must never move the caller, the code or the
 # user's own boundaries (security finding 5).
 SPOOFED_ARN = "arn:aws:iam::123456789012:role/prod-admin"
