@@ -1,7 +1,7 @@
 """Settings from the environment and the optional TOML file named by IAMAUTH_CONFIG.
 
 Validated once at start: a wrong file is refused with the line of the wrong table, key or item
-(bot/toml_lines.py finds it), the table it is in, and the reason.
+(bot/config/toml_lines.py finds it), the table it is in, and the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot import redact
 from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
 from bot.aws.targets import TargetSpec
+from bot.config.toml_lines import TomlLines
 from bot.domain.access import ANY, AccessPolicy, ClusterAccess
 from bot.domain.address import REGION_PATTERN
 from bot.domain.alerts import DEFAULT_REPEAT
@@ -35,7 +36,6 @@ from bot.domain.watches import (
     validate_channel,
 )
 from bot.domain.window import DEFAULT_MAX_WINDOW, WindowError, parse_duration
-from bot.toml_lines import TomlLines
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///iamauth.db"
