@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -33,7 +33,7 @@ class Table:
     """One table of the file: the file's text (for lines), its path, its name in messages
     (`[limits]`, `[[watch]]`; empty for the file's top level) and its values."""
 
-    text: str
+    text: str = field(repr=False)  # the whole file: only its lines are wanted, for errors
     path: KeyPath
     label: str
     values: Mapping[str, Any]
