@@ -1,0 +1,5 @@
+"""The one error a configuration is refused with."""
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
