@@ -202,8 +202,7 @@ def test_a_line_only_parse_line_reads_keeps_its_place_among_a_pages_samples() ->
     lines like the others: its sample and its event keep their place (they came last before)."""
     start = datetime(2025, 8, 11, tzinfo=UTC)
     lines = [
-        format_line(Failure(start + timedelta(seconds=i), "app", "InvalidToken", None))
-        for i in range(70)
+        format_line(Failure(start + timedelta(seconds=i), "app", "InvalidToken")) for i in range(70)
     ]
     lines[-2] += " "
     assert fast_fields(lines[-2]) is None
