@@ -295,7 +295,9 @@ def _watches(file: _File) -> tuple[Watch, ...]:
                 raise entry.error(str(error), key, *_threshold_part(key, str(error))) from None
         if not thresholds:
             raise entry.error("[[watch]] needs at least one threshold.")
-        repeat = entry.duration("repeat", DEFAULT_REPEAT)
+        repeat = entry.values.get("repeat")  # read by make_watch, which owns its limit
+        if repeat is not None and not isinstance(repeat, str):
+            raise entry.error('[[watch]] repeat must be a window like "4h".', "repeat")
         send_resolved = entry.values.get("send_resolved", True)
         if not isinstance(send_resolved, bool):
             raise entry.error("send_resolved must be true or false.", "send_resolved")
@@ -306,14 +308,20 @@ def _watches(file: _File) -> tuple[Watch, ...]:
         try:
             watch = make_watch(
                 entry.values["cluster"], entry.values["channel"], thresholds,
-                repeat=repeat, send_resolved=send_resolved, source="config",
+                repeat=DEFAULT_REPEAT if repeat is None else repeat,
+                send_resolved=send_resolved, source="config",
             )  # fmt: skip
         except WatchError as error:
-            raise entry.error(str(error).replace("`", ""), "cluster") from None
+            raise entry.error(_watch_refusal(error), error.field or "cluster") from None
         if any(w.cluster == watch.cluster and w.channel == watch.channel for w in watches):
             raise entry.error(f"{watch.cluster} is watched twice for {watch.channel}.", "cluster")
         watches.append(watch)
     return tuple(watches)
+
+
+def _watch_refusal(error: WatchError) -> str:
+    reason = str(error).replace("`", "")
+    return f"[[watch]] {reason}" if error.field == "repeat" else reason
 
 
 def _threshold_part(key: str, reason: str) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from bot.domain.access import Kind
 from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse_threshold_spec
-from bot.domain.window import WindowError, parse_duration
 from bot.slack.render import Message
 from bot.slack.render_hidden import with_hidden_note
 from bot.slack.render_watches import plain, watch_saved, watches_list
@@ -32,7 +31,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
     cluster = str(address)
     channel = request.channel_id
     thresholds = []
-    repeat: timedelta = DEFAULT_REPEAT
+    repeat: timedelta | str = DEFAULT_REPEAT  # as typed: make_watch reads it and owns its limit
     send_resolved = True
     try:
         for word in words:
@@ -40,7 +39,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             if (ref := channel_ref(word)) is not None:
                 channel = ref
             elif lowered.startswith("repeat="):
-                repeat = parse_duration(lowered.removeprefix("repeat="), maximum=timedelta(days=7))
+                repeat = lowered.removeprefix("repeat=")
             elif lowered in {"resolved=no", "resolved=off", "resolved=false"}:
                 send_resolved = False
             elif lowered in {"resolved=yes", "resolved=on", "resolved=true"}:
@@ -55,7 +54,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             send_resolved=send_resolved,
             created_by=request.user_id,
         )
-    except (WatchError, WindowError) as error:
+    except WatchError as error:
         raise UsageError(f"{error} {WATCH_USAGE}") from None
 
     def run() -> Message:

@@ -76,6 +76,8 @@ def test_watch_list_and_unwatch(bot: BotUnderTest) -> None:
         ("watch prod-db bogus_family>=5/5m", "is not a family to watch"),
         ("watch prod-db invalid_token>=0/5m", "count must be"),
         ("watch prod-db invalid_token>=5/2d", "at most `24h`"),
+        ("watch prod-db repeat=8d", "repeat can be at most `7d`"),
+        ("watch prod-db repeat=often", "is not a window"),
         ("watch prod-db invalid_token>=5/5m invalid_token>=6/5m", "one threshold"),
         ("watch prod-db #general", "is not a threshold"),
         ("watch bad--id", "not an RDS cluster identifier"),

@@ -133,6 +133,8 @@ def test_watches_in_the_documented_shape(tmp_path: Path) -> None:
         ('cluster = "orders-db"', 'cluster = "Orders_DB"', 13, "not an RDS cluster identifier"),
         ("breaching = 2", "breaching = 4", 15, "breaching must be"),
         ('repeat = "4h"', 'repat = "4h"', 9, "unknown key `repat`"),
+        # One limit, as from Slack (the file took up to 90d before): said at the line, plainly.
+        ('repeat = "4h"', 'repeat = "8d"', 9, "[[watch]] repeat can be at most 7d"),
     ],
 )
 def test_a_wrong_watch_is_refused_with_its_line(
