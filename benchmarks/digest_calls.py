@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from benchmarks.aws_proxy import CountingProxy
 from bot.aws.clients import AwsClients, AwsSettings
 from bot.digest import DigestRunner
+from bot.domain.address import Address
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.emulator import REGION, embedded_aws
 from bot.store.db import make_engine, migrate
@@ -37,7 +38,9 @@ def main() -> None:
             engine = make_engine(f"sqlite:///{tmp}/bench-{n}.db")
             migrate(engine)
             watches = [
-                make_watch(f"db-{i:04d}", "C0ALERTS01", list(DEFAULT_THRESHOLDS), source="config")
+                make_watch(
+                    Address(f"db-{i:04d}"), "C0ALERTS01", list(DEFAULT_THRESHOLDS), source="config"
+                )
                 for i in range(n)
             ]
             aws = AwsClients(AwsSettings(region=REGION, endpoint_url=proxy.url))

@@ -21,7 +21,7 @@ from bot.aws.clients import AwsSettings
 from bot.aws.logs import DEFAULT_EVENT_CAP
 from bot.aws.targets import TargetSpec
 from bot.domain.access import ANY, AccessPolicy, ClusterAccess
-from bot.domain.address import REGION_PATTERN
+from bot.domain.address import REGION_PATTERN, parse_address
 from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.metrics import METRICS_DELAY
@@ -306,8 +306,12 @@ def _watches(file: _File) -> tuple[Watch, ...]:
         except WatchError as error:
             raise entry.error(str(error).replace("`", ""), "channel") from None
         try:
+            cluster = parse_address(entry.values["cluster"])
+        except IdentifierError as error:
+            raise entry.error(str(error).replace("`", ""), "cluster") from None
+        try:
             watch = make_watch(
-                entry.values["cluster"], entry.values["channel"], thresholds,
+                cluster, entry.values["channel"], thresholds,
                 repeat=DEFAULT_REPEAT if repeat is None else repeat,
                 send_resolved=send_resolved, source="config",
             )  # fmt: skip

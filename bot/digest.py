@@ -22,7 +22,7 @@ from bot.aws.rds import describe_cluster
 from bot.aws.targets import Targets
 from bot.cluster_identity import ClusterIdentity
 from bot.domain.access import AccessPolicy
-from bot.domain.address import parse_address
+from bot.domain.address import Address
 from bot.domain.alerts import AlertState, Notice, NoticeKind, observe, step
 from bot.domain.chart_spec import DigestChart, digest_chart, fetch_span
 from bot.domain.metrics import FAMILY_METRICS, METRICS_DELAY, Series, window_counts
@@ -46,7 +46,7 @@ DETAIL_BUDGET_SECONDS = 15.0
 LogDetail = tuple[FailureSummary | None, bool | None]  # the summary; whether the export is on
 # Notices whose digest carries a chart of the family: news of a breach, not repeats or recoveries.
 CHARTED = frozenset({NoticeKind.FIRING, NoticeKind.ESCALATED})
-ChartKey = tuple[str, str, Family]  # channel, cluster, family
+ChartKey = tuple[str, Address, Family]  # channel, cluster, family
 log = logging.getLogger(__name__)
 
 
@@ -107,7 +107,7 @@ class DigestRunner:
         end = floor_minute(now - self.metrics_delay)
         thresholds = [t for w in watches for t in w.thresholds]
         window = Window(end - max(t.lookback for t in thresholds), end)
-        clusters = sorted({w.cluster for w in watches})
+        clusters = sorted({w.cluster for w in watches}, key=str)
         # One fetch serves the thresholds and the digests' charts, which look further back.
         metrics = self._metrics(clusters, Window(end - fetch_span(thresholds), end))
         silences = self.store.active_silences(now)
@@ -130,7 +130,7 @@ class DigestRunner:
                     now,
                     repeat=watch.repeat,
                     send_resolved=watch.send_resolved,
-                    silenced=parse_address(watch.cluster).named_in(silences),
+                    silenced=watch.cluster.named_in(silences),
                 )
                 if after != before:
                     changed[key] = after
@@ -154,24 +154,23 @@ class DigestRunner:
             )
         return result
 
-    def _clients(self, key: str) -> tuple[AwsClients, str]:
+    def _clients(self, address: Address) -> tuple[AwsClients, str]:
         """The clients of the place holding a watched cluster (`prod-db` or `acct/region/prod-db`),
         and the cluster's own identifier."""
-        address = parse_address(key)
         if self.targets is None:
             return self.aws, address.cluster
         return self.targets.locate(address, self.aws)[0], address.cluster
 
-    def _metrics(self, keys: list[str], window: Window) -> dict[str, dict[str, Series]]:
+    def _metrics(self, keys: list[Address], window: Window) -> dict[Address, dict[str, Series]]:
         """All watched clusters' metrics: ceil(7·N/500) GetMetricData calls per place, the places
         at once. A place that cannot be read (denied, unreachable, no answer before botocore's
         timeouts) is left out: its watches are skipped this tick, neither fired nor resolved."""
-        by_place: dict[int, tuple[AwsClients, list[tuple[str, str]]]] = {}
+        by_place: dict[int, tuple[AwsClients, list[tuple[Address, str]]]] = {}
         for key in keys:
             try:
                 clients, cluster = self._clients(key)
             except AWS_FAILURES as error:
-                _failed_alone("metrics", key, Failed(type(error).__name__, error))
+                _failed_alone("metrics", str(key), Failed(type(error).__name__, error))
                 continue
             by_place.setdefault(id(clients), (clients, []))[1].append((key, cluster))
         fetched = each_alone(
@@ -181,11 +180,11 @@ class DigestRunner:
             },
             alone=AWS_FAILURES,
         )
-        out: dict[str, dict[str, Series]] = {}
+        out: dict[Address, dict[str, Series]] = {}
         for place, (_, pairs) in by_place.items():
             result = fetched[place]
             if isinstance(result, Failed):
-                _failed_alone("metrics", ", ".join(key for key, _ in pairs), result)
+                _failed_alone("metrics", ", ".join(str(key) for key, _ in pairs), result)
                 continue
             for key, cluster in pairs:
                 out[key] = result[cluster]
@@ -197,7 +196,7 @@ class DigestRunner:
         end: datetime,
         charts: dict[ChartKey, DigestChart],
     ) -> list[Digest]:
-        by_channel: dict[str, dict[str, list[Notice]]] = defaultdict(lambda: defaultdict(list))
+        by_channel: dict[str, dict[Address, list[Notice]]] = defaultdict(lambda: defaultdict(list))
         for watch, notice in notices:
             by_channel[watch.channel][watch.cluster].append(notice)
         starts = {  # where the log detail of a cluster with news of a breach begins
@@ -211,7 +210,7 @@ class DigestRunner:
         digests = []
         for channel, clusters in by_channel.items():
             items = []
-            for cluster, cluster_notices in sorted(clusters.items()):
+            for cluster, cluster_notices in sorted(clusters.items(), key=lambda c: str(c[0])):
                 summary: FailureSummary | None = None
                 export: bool | None = None
                 start = starts.get((channel, cluster))
@@ -239,8 +238,8 @@ class DigestRunner:
         return digests
 
     def _log_details(
-        self, wanted: set[tuple[str, datetime]], end: datetime
-    ) -> dict[tuple[str, datetime], LogDetail]:
+        self, wanted: set[tuple[Address, datetime]], end: datetime
+    ) -> dict[tuple[Address, datetime], LogDetail]:
         """The log detail of each (cluster, start), all at once. Best effort: the digest is owed
         whatever the log says, so a detail that fails, or is not there within the budget, is
         only left out."""
@@ -252,15 +251,15 @@ class DigestRunner:
             alone=AWS_FAILURES,
             budget=self.detail_budget_seconds,
         )
-        details: dict[tuple[str, datetime], LogDetail] = {}
+        details: dict[tuple[Address, datetime], LogDetail] = {}
         for (cluster, start), result in fetched.items():
             if isinstance(result, Failed):
-                _failed_alone("detail", cluster, result)
+                _failed_alone("detail", str(cluster), result)
             else:
                 details[(cluster, start)] = result
         return details
 
-    def _log_summary(self, cluster: str, window: Window) -> LogDetail:
+    def _log_summary(self, cluster: Address, window: Window) -> LogDetail:
         """Top users, codes and the refused role from the log, when the export is on."""
         clients, name = self._clients(cluster)
         info = describe_cluster(clients.rds(), name)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot.aws.errors import AwsError
 from bot.cluster_identity import ClusterIdentity
 from bot.domain.access import AccessPolicy
-from bot.domain.address import parse_address
+from bot.domain.address import Address
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.domain.watches import Watch, WatchError
@@ -28,7 +28,7 @@ NOT_READABLE = "its channel may not read this cluster"
 @dataclass(frozen=True)
 class WatchListing:
     watches: list[Watch]
-    silences: dict[str, Silence]
+    silences: dict[Address, Silence]
     # Watch key → why the digest leaves that watch out (see `deliverable`).
     not_sent: Mapping[str, str] = field(default_factory=dict)
 
@@ -42,7 +42,7 @@ class Skipped:
 @dataclass(frozen=True)
 class Unwatched:
     removed: int
-    cluster: str  # as the removed watch named it
+    cluster: Address  # as the removed watch named it
     told: bool  # its channel is owed a last digest: alerts it heard firing are followed no more
 
 
@@ -63,7 +63,7 @@ def deliverable(
         if not policy.may_read(watch.cluster, watch.channel):
             skipped.append(Skipped(watch, NOT_READABLE))
             continue
-        group = served.setdefault((watch.channel, parse_address(watch.cluster).cluster), [])
+        group = served.setdefault((watch.channel, watch.cluster.cluster), [])
         twin = _twin(identity, watch.cluster, group)
         if twin is not None:
             reason = f"the same cluster as `{twin.cluster}` ({origin(twin)}) for this channel"
@@ -74,7 +74,7 @@ def deliverable(
     return kept, skipped
 
 
-def _twin(identity: ClusterIdentity, cluster: str, watches: Iterable[Watch]) -> Watch | None:
+def _twin(identity: ClusterIdentity, cluster: Address, watches: Iterable[Watch]) -> Watch | None:
     """The first of `watches` that names `cluster`; where that cannot be told, none."""
     for watch in watches:
         try:
@@ -101,7 +101,7 @@ class WatchService:
         self.identity = identity or ClusterIdentity(None)
         self.policy = policy or AccessPolicy()
 
-    def _watching(self, cluster: str, channel: str, watches: Iterable[Watch]) -> Watch | None:
+    def _watching(self, cluster: Address, channel: str, watches: Iterable[Watch]) -> Watch | None:
         """The watch of `channel` among `watches` that names `cluster`, by this text first."""
         mine = [w for w in watches if w.channel == channel]
         exact = next((w for w in mine if w.cluster == cluster), None)
@@ -115,7 +115,7 @@ class WatchService:
                 f"<#{channel}>: {error} Nothing was changed."
             ) from None
 
-    def _config_refusal(self, cluster: str, channel: str, action: str) -> None:
+    def _config_refusal(self, cluster: Address, channel: str, action: str) -> None:
         watch = self._watching(cluster, channel, self.config_watches)
         if watch is None:
             return
@@ -138,7 +138,7 @@ class WatchService:
 
     def remove(
         self,
-        cluster: str,
+        cluster: Address,
         channel: str,
         audit: AuditEntry | None = None,
         *,
@@ -183,7 +183,7 @@ class WatchService:
 
     def silence(
         self,
-        cluster: str,
+        cluster: Address,
         duration: timedelta,
         reason: str,
         by: str | None,
@@ -199,7 +199,8 @@ class WatchService:
     def watched_by_short_name(self, cluster: str) -> bool:
         """Whether a watch names `cluster` alone: a silence of one of its addresses does not
         cover that watch."""
-        return any(w.cluster == cluster for w in (*self.config_watches, *self.store.list_watches()))
+        alone = Address(cluster)
+        return any(w.cluster == alone for w in (*self.config_watches, *self.store.list_watches()))
 
-    def unsilence(self, cluster: str, audit: AuditEntry | None = None) -> bool:
+    def unsilence(self, cluster: Address, audit: AuditEntry | None = None) -> bool:
         return self.store.unsilence(cluster, audit)

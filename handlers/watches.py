@@ -28,7 +28,6 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
     if not words:
         raise UsageError(f"Which cluster? {WATCH_USAGE}")
     address = cluster_address(words.pop(0))
-    cluster = str(address)
     channel = request.channel_id
     thresholds = []
     repeat: timedelta | str = DEFAULT_REPEAT  # as typed: make_watch reads it and owns its limit
@@ -47,7 +46,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             else:
                 thresholds.append(parse_threshold_spec(word))
         watch = make_watch(
-            cluster,
+            address,
             channel,
             thresholds or list(DEFAULT_THRESHOLDS),
             repeat=repeat,
@@ -64,7 +63,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             return plain(str(error))
         return watch_saved(watch, new)
 
-    return Prepared(run, Kind.CHANGE, cluster, destination=channel)
+    return Prepared(run, Kind.CHANGE, str(address), destination=channel)
 
 
 def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
@@ -84,7 +83,7 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
         try:
             unwatched = deps.commit(
                 request.trail,
-                lambda audit: deps.watching.remove(cluster, channel, audit, by=request.user_id),
+                lambda audit: deps.watching.remove(address, channel, audit, by=request.user_id),
             )
         except WatchError as error:
             return plain(str(error))

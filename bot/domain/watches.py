@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.address import parse_address
+from bot.domain.address import Address
 from bot.domain.alerts import DEFAULT_REPEAT, Threshold
-from bot.domain.identifiers import IdentifierError
 from bot.domain.records import Family
 from bot.domain.text import shown
 from bot.domain.window import WindowError, format_duration, parse_duration
@@ -42,7 +41,7 @@ class WatchError(ValueError):
 
 @dataclass(frozen=True)
 class Watch:
-    cluster: str
+    cluster: Address  # parsed where it came in: the config file, Slack's text, a store row
     channel: str
     thresholds: tuple[Threshold, ...]
     repeat: timedelta = DEFAULT_REPEAT
@@ -124,7 +123,7 @@ def parse_threshold_spec(spec: str) -> Threshold:
 
 
 def make_watch(
-    cluster: str,
+    cluster: Address,
     channel: str,
     thresholds: list[Threshold],
     *,
@@ -140,10 +139,6 @@ def make_watch(
     families = [t.family for t in thresholds]
     if len(set(families)) != len(families):
         raise WatchError("Give each family one threshold.")
-    try:
-        cluster = str(parse_address(cluster))  # a short name, or account/region/name
-    except IdentifierError as error:
-        raise WatchError(str(error), "cluster") from None
     return Watch(
         cluster,
         validate_channel(channel),

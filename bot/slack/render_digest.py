@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
 )
 
+from bot.domain.address import Address
 from bot.domain.alerts import Notice, NoticeKind
 from bot.domain.hints import hint_for_family
 from bot.domain.summary import FailureSummary
@@ -36,7 +37,7 @@ _ICONS = {
 
 @dataclass(frozen=True)
 class ClusterNotices:
-    cluster: str
+    cluster: Address
     notices: tuple[Notice, ...]
     summary: FailureSummary | None = None  # from the log of the breaching window, if exported
     log_export_on: bool | None = None
@@ -103,7 +104,7 @@ def digest_blocks(
     blocks: list[Block] = [HeaderBlock(text=title)]
     fallback = []
     for item in shown:
-        cluster = escape(item.cluster)
+        cluster = escape(str(item.cluster))
         lines = [notice_line(n) for n in item.notices]
         blocks.append(section(f"*{cluster}*\n" + "\n".join(lines)))
         fallback += [
@@ -122,12 +123,12 @@ def digest_blocks(
                 ActionsBlock(
                     elements=[
                         ButtonElement(
-                            text="Silence 1h", action_id=SILENCE_ACTION, value=item.cluster
+                            text="Silence 1h", action_id=SILENCE_ACTION, value=str(item.cluster)
                         ),
                         ButtonElement(
                             text="Show failures",
                             action_id=SHOW_FAILURES_ACTION,
-                            value=json.dumps({"cluster": item.cluster, "window": window}),
+                            value=json.dumps({"cluster": str(item.cluster), "window": window}),
                         ),
                     ]
                 )

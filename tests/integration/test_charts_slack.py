@@ -131,7 +131,7 @@ def test_firing_digest_gets_its_chart_in_its_thread(
     (row,) = runtime.store.outbox()
     assert row.chart is not None
     spec = DigestChart.from_json(row.chart)
-    assert (spec.cluster, spec.family, spec.threshold) == ("prod-db", Family.INVALID_TOKEN, 10)
+    assert (str(spec.cluster), spec.family, spec.threshold) == ("prod-db", Family.INVALID_TOKEN, 10)
     assert len(spec.counts) == CHART_SPAN / timedelta(minutes=1)
     assert spec.counts[-1] == notice.count  # the chart ends on what the alert saw
     # An hour back the rolling 5-minute count is 5 × 2: fetched once, in the tick, from moto.
@@ -154,7 +154,7 @@ def test_a_digest_of_several_breaches_charts_the_hardest_one(
     (row,) = runtime.store.outbox()
     assert row.chart is not None
     chart = DigestChart.from_json(row.chart)
-    assert (chart.cluster, chart.counts[-1]) == ("beta-db", 5 * 8)
+    assert (str(chart.cluster), chart.counts[-1]) == ("beta-db", 5 * 8)
 
 
 def test_resolved_digest_has_no_chart(

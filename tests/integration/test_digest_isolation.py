@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from bot.aws.clients import AwsClients
 from bot.aws.targets import Targets, TargetSpec
 from bot.digest import DigestRunner
+from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.runtime import Runtime
 from bot.seed import Failure, create_cluster, put_failures
@@ -126,7 +127,9 @@ def test_a_place_that_cannot_be_read_skips_only_its_watches(
         C3: f"{prod.label}/prod-db",
     }
     threshold = [parse_threshold_spec("invalid_token>=5/5m")]
-    config = [make_watch(a, c, threshold, source="config") for c, a in watches.items()]
+    config = [
+        make_watch(parse_address(a), c, threshold, source="config") for c, a in watches.items()
+    ]
     deliverer = runtime.deliverer(web_client(runtime.settings))
 
     def tick(targets: Targets, minutes: int) -> None:

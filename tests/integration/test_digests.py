@@ -14,6 +14,7 @@ from bot.aws.clients import AwsClients
 from bot.config import Settings
 from bot.digest import DigestRunner
 from bot.domain.access import AccessPolicy, ClusterAccess
+from bot.domain.address import Address, parse_address
 from bot.domain.alerts import Threshold
 from bot.domain.records import Family
 from bot.domain.watches import make_watch
@@ -39,7 +40,7 @@ def invalid_token_watch(
     cluster: str = "prod-db", channel: str = C1, count: int = 10, **kw: Any
 ) -> Any:
     return make_watch(
-        cluster,
+        parse_address(cluster),
         channel,
         [Threshold(Family.INVALID_TOKEN, count, timedelta(minutes=5))],
         source="config",
@@ -97,7 +98,7 @@ def test_silence_holds_notices_until_it_ends(
 ) -> None:
     put_per_minute(aws, "prod-db", INVALID, now, {m: 3.0 for m in range(-10, 40)})
     runner = DigestRunner(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
-    runtime.store.silence("prod-db", now + timedelta(minutes=15), "deploy", "U1", now)
+    runtime.store.silence(Address("prod-db"), now + timedelta(minutes=15), "deploy", "U1", now)
     events = run_ticks(runner, deliverer, now, range(0, 20))
     # Breaching from the first tick, silenced until minute 15: announced then, once.
     assert events == [(15, "firing", 15)]
@@ -129,7 +130,7 @@ def test_one_message_per_channel_grouping_every_cluster_that_changed(
     watches = [
         invalid_token_watch("alpha-db", C1),
         make_watch(
-            "beta-db",
+            parse_address("beta-db"),
             C1,
             [
                 Threshold(Family.INVALID_TOKEN, 10, timedelta(minutes=5)),
@@ -299,15 +300,15 @@ def test_watches_whose_channel_may_not_read_the_cluster_get_no_digest(
     config = (invalid_token_watch("secret-db", C1), invalid_token_watch("prod-db", C1))
     runtime = Runtime.build(replace(settings, access=policy, watches=config), aws=aws, clock=clock)
     for cluster, channel in (("secret-db", C2), ("secret-db", c3), ("prod-db", c3)):
-        runtime.store.save_watch(make_watch(cluster, channel, [TEN_IN_FIVE]), now)
+        runtime.store.save_watch(make_watch(parse_address(cluster), channel, [TEN_IN_FIVE]), now)
     for cluster in ("secret-db", "prod-db"):
         put_per_minute(aws, cluster, INVALID, now, {m: 3.0 for m in range(-10, 2)})
 
     runner = runtime.digest_runner()
     result = runner.tick(now)
-    served = sorted((w.cluster, w.channel) for w, _ in result.notices)
+    served = sorted((str(w.cluster), w.channel) for w, _ in result.notices)
     assert served == [("prod-db", C1), ("secret-db", C2)]
-    left_out = [(s.watch.cluster, s.watch.channel, s.reason) for s in result.skipped]
+    left_out = [(str(s.watch.cluster), s.watch.channel, s.reason) for s in result.skipped]
     assert left_out == [
         ("secret-db", C1, NOT_READABLE),
         ("prod-db", c3, NOT_READABLE),

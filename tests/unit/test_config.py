@@ -95,7 +95,7 @@ def test_watches_in_the_documented_shape(tmp_path: Path) -> None:
     config.write_text(ISSUE_EXAMPLE)
     settings = load_settings({"IAMAUTH_CONFIG": str(config)})
     prod, orders = settings.watches
-    assert (prod.cluster, prod.channel, prod.source) == ("prod-db", "C0123456789", "config")
+    assert (str(prod.cluster), prod.channel, prod.source) == ("prod-db", "C0123456789", "config")
     assert [(t.family, t.count, t.window) for t in prod.thresholds] == [
         (Family.INVALID_TOKEN, 5, timedelta(minutes=5)),
         (Family.INSUFFICIENT_PERMISSIONS, 1, timedelta(minutes=15)),
