@@ -2,7 +2,7 @@
 iamauth finds `edge-db` in that place (bot/domain/address.py names, bot/aws/targets.py places).
 
 Two watches of one cluster for one channel would post each of its lines twice, so `watch` refuses
-the second and the digest serves one (bot/watching.py `deliverable`)."""
+the second and the digest serves one (bot/services/alerting/served.py `deliverable`)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 in the change's own transaction. Silences name clusters as watches do (bot/domain/address.py).
 
 One watch per cluster and channel: two names of one cluster (bot/cluster_identity.py) are one
-watch, so `watch` refuses a second and the digest serves the first only (`deliverable`)."""
+watch, so `watch` refuses a second and the digest serves the first only
+(bot/services/alerting/served.py)."""
 
 from __future__ import annotations
 
@@ -18,25 +19,19 @@ from bot.domain.address import Address
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.domain.watches import Watch, WatchError
+from bot.services.alerting.served import all_watches, deliverable, origin
 from bot.slack.render_unwatched import unwatched_message
 from bot.store.repo import AuditEntry, Digest, Farewell, Silence, Store
 
 MAX_SILENCE = timedelta(days=30)
-NOT_READABLE = "its channel may not read this cluster"
 
 
 @dataclass(frozen=True)
 class WatchListing:
     watches: list[Watch]
     silences: dict[Address, Silence]
-    # Watch key → why the digest leaves that watch out (see `deliverable`).
+    # Watch key → why the digest leaves that watch out (see served.py's `deliverable`).
     not_sent: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    watch: Watch
-    reason: str  # for people: why the digest leaves it out
 
 
 @dataclass(frozen=True)
@@ -44,45 +39,6 @@ class Unwatched:
     removed: int
     cluster: Address  # as the removed watch named it
     told: bool  # its channel is owed a last digest: alerts it heard firing are followed no more
-
-
-def origin(watch: Watch) -> str:
-    return "config file" if watch.source == "config" else "added from Slack"
-
-
-def deliverable(
-    watches: Iterable[Watch], policy: AccessPolicy, identity: ClusterIdentity
-) -> tuple[list[Watch], list[Skipped]]:
-    """The watches the digest serves, in order, and those it leaves out: one whose channel may not
-    read its cluster (made before the read rule was, or in the config file), and a second watch
-    of a cluster for a channel (named another way; the first, config before Slack, is served)."""
-    served: dict[tuple[str, str], list[Watch]] = {}  # (channel, short name) → watches served
-    kept: list[Watch] = []
-    skipped: list[Skipped] = []
-    for watch in watches:
-        if not policy.may_read(watch.cluster, watch.channel):
-            skipped.append(Skipped(watch, NOT_READABLE))
-            continue
-        group = served.setdefault((watch.channel, watch.cluster.cluster), [])
-        twin = _twin(identity, watch.cluster, group)
-        if twin is not None:
-            reason = f"the same cluster as `{twin.cluster}` ({origin(twin)}) for this channel"
-            skipped.append(Skipped(watch, reason))
-            continue
-        group.append(watch)
-        kept.append(watch)
-    return kept, skipped
-
-
-def _twin(identity: ClusterIdentity, cluster: Address, watches: Iterable[Watch]) -> Watch | None:
-    """The first of `watches` that names `cluster`; where that cannot be told, none."""
-    for watch in watches:
-        try:
-            if identity.same(watch.cluster, cluster):
-                return watch
-        except AwsError:
-            continue  # both are served; the tick logs why their place cannot be read
-    return None
 
 
 class WatchService:
@@ -173,7 +129,7 @@ class WatchService:
         return last_word
 
     def listing(self) -> WatchListing:
-        watches = [*self.config_watches, *self.store.list_watches()]
+        watches = all_watches(self.config_watches, self.store)
         _, skipped = deliverable(watches, self.policy, self.identity)
         return WatchListing(
             watches,
@@ -200,7 +156,7 @@ class WatchService:
         """Whether a watch names `cluster` alone: a silence of one of its addresses does not
         cover that watch."""
         alone = Address(cluster)
-        return any(w.cluster == alone for w in (*self.config_watches, *self.store.list_watches()))
+        return any(w.cluster == alone for w in all_watches(self.config_watches, self.store))
 
     def unsilence(self, cluster: Address, audit: AuditEntry | None = None) -> bool:
         return self.store.unsilence(cluster, audit)

@@ -43,7 +43,7 @@ def _sections(lines: Sequence[str], max_sections: int, max_lines: int | None = N
 def watch_line(watch: Watch, not_sent: str = "") -> str:
     source = " _(config file)_" if watch.source == "config" else ""
     resolved = "" if watch.send_resolved else ", no resolved notice"
-    # Why the digest leaves the watch out (bot/watching.py `deliverable`), if it does.
+    # Why the digest leaves the watch out, if it does (bot/services/alerting/served.py).
     left_out = f" :no_entry: _not sent: {escape(not_sent)}_" if not_sent else ""
     return (
         f"`{escape(str(watch.cluster))}` → <#{watch.channel}>: {escape(watch.describe())}; "

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.address import Address, parse_address
-from bot.domain.alerts import AlertState, Status, Threshold
+from bot.domain.alerts import AlertState, StateKey, Status, Threshold
 from bot.domain.records import Family
 from bot.domain.watches import Watch
 from bot.store.db import make_engine, migrate
@@ -34,7 +34,6 @@ from bot.store.models import (
 )
 from bot.store.outage import Spool, unreachable
 
-StateKey = tuple[str, Family]  # (watch key, family)
 _SPACES = frozenset("\t\n\r\v\f")
 log = logging.getLogger(__name__)
 

@@ -157,9 +157,9 @@ def test_wrong_targets_are_refused(tmp_path: Path, text: str, reason: str) -> No
 def test_digests_evaluate_each_watch_in_its_own_place(
     targets: Targets, runtime: Runtime, now: datetime
 ) -> None:
-    from bot.digest import DigestRunner
     from bot.domain.address import parse_address
     from bot.domain.watches import make_watch, parse_threshold_spec
+    from bot.runtime import digest_pipeline
     from tests.integration.digest_helpers import INVALID, put_per_minute
 
     home, europe, prod = targets.places()
@@ -191,7 +191,9 @@ def test_digests_evaluate_each_watch_in_its_own_place(
             "before-send.cloudwatch.GetMetricData",
             lambda place=place, **_: calls.append(place.label),
         )
-    runner = DigestRunner(runtime.aws, runtime.store, watches, clock=lambda: now, targets=targets)
+    runner = digest_pipeline(
+        runtime.aws, runtime.store, watches, clock=lambda: now, targets=targets
+    )
     result = runner.tick(now)
     fired = sorted((str(w.cluster), n.count) for w, n in result.notices)
     assert fired == [("111111111111/us-east-1/prod-db", 20), ("eu-db", 15)]

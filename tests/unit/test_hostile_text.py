@@ -19,9 +19,10 @@ from bot.domain.alerts import Notice, NoticeKind, Threshold
 from bot.domain.records import AuthFailure, Family
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import make_watch, parse_threshold_spec
+from bot.services.alerting.group import ClusterNotices
 from bot.slack.mrkdwn import code
 from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
-from bot.slack.render_digest import ClusterNotices, digest_blocks
+from bot.slack.render_digest import digest_blocks
 from bot.slack.render_watches import audit_list, watches_list
 from bot.slack.terminal import audit_table, render_message
 from bot.store.repo import AuditEntry, Silence
