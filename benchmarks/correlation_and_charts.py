@@ -39,6 +39,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot.domain.address import Address
 from bot.domain.alerts import Threshold
 from bot.domain.chart_spec import DigestChart, fetch_span
 from bot.domain.chart_spec import digest_chart as digest_spec
@@ -296,7 +297,7 @@ def firing_digest() -> DigestChart:
     values = tuple(
         float(rng.randint(0, 2) if m > 15 else rng.randint(3, 9)) for m in range(minutes, 0, -1)
     )
-    return digest_spec("prod-db", threshold, Series(times, values), END)
+    return digest_spec(Address("prod-db"), threshold, Series(times, values), END)
 
 
 def draw_times(draw: Callable[[], bytes], runs: int) -> tuple[float, int]:

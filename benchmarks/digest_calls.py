@@ -3,7 +3,7 @@
     python benchmarks/digest_calls.py [--sizes 1 10 100 1000]
 
 moto's server runs in this process behind a counting proxy; N config watches (InvalidToken >= 5
-in 5m and InsufficientPermissions >= 1 in 15m) are evaluated by one real DigestRunner tick.
+in 5m and InsufficientPermissions >= 1 in 15m) are evaluated by one real digest tick (bot/services/alerting).
 Goal: ceil(7*N/500) GetMetricData calls, against the naive 7*N (one call per metric and cluster).
 """
 
@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 
 from benchmarks.aws_proxy import CountingProxy
 from bot.aws.clients import AwsClients, AwsSettings
-from bot.digest import DigestRunner
+from bot.domain.address import Address
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.emulator import REGION, embedded_aws
+from bot.runtime import digest_pipeline
 from bot.store.db import make_engine, migrate
 from bot.store.repo import Store
 
@@ -37,11 +38,13 @@ def main() -> None:
             engine = make_engine(f"sqlite:///{tmp}/bench-{n}.db")
             migrate(engine)
             watches = [
-                make_watch(f"db-{i:04d}", "C0ALERTS01", list(DEFAULT_THRESHOLDS), source="config")
+                make_watch(
+                    Address(f"db-{i:04d}"), "C0ALERTS01", list(DEFAULT_THRESHOLDS), source="config"
+                )
                 for i in range(n)
             ]
             aws = AwsClients(AwsSettings(region=REGION, endpoint_url=proxy.url))
-            runner = DigestRunner(aws, Store(engine), watches, clock=lambda: datetime.now(UTC))
+            runner = digest_pipeline(aws, Store(engine), watches, clock=lambda: datetime.now(UTC))
             proxy.reset()
             started = time.perf_counter()
             runner.tick()

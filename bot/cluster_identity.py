@@ -2,12 +2,12 @@
 iamauth finds `edge-db` in that place (bot/domain/address.py names, bot/aws/targets.py places).
 
 Two watches of one cluster for one channel would post each of its lines twice, so `watch` refuses
-the second and the digest serves one (bot/watching.py `deliverable`)."""
+the second and the digest serves one (bot/services/alerting/served.py `deliverable`)."""
 
 from __future__ import annotations
 
 from bot.aws.targets import AmbiguousCluster, Targets, UnknownPlace
-from bot.domain.address import parse_address
+from bot.domain.address import Address
 
 
 class ClusterIdentity:
@@ -16,22 +16,22 @@ class ClusterIdentity:
         # cluster is its short name wherever an address puts it.
         self.targets = targets
 
-    def canonical(self, cluster: str) -> str:
+    def canonical(self, cluster: Address) -> Address:
         """`account/region/name` of the place holding `cluster` (a short name or an address).
         AwsError when that cannot be told: ambiguous, no such target, AWS unreachable."""
-        address = parse_address(cluster)
         if self.targets is None:
-            return address.cluster
-        return f"{self.targets.resolve(address).label}/{address.cluster}"
+            return cluster.by_short_name
+        place = self.targets.resolve(cluster)
+        return Address(cluster.cluster, place.account, place.region)
 
-    def same(self, one: str, other: str) -> bool:
+    def same(self, one: Address, other: Address) -> bool:
         """Asks AWS only when the two differ in text but not in short name (a cluster listing,
         cached for minutes, where a short name has several places to be in). A name of no one
         place (ambiguous, or of a place iamauth has no target for) is no other name's cluster:
         the digest cannot read it. AwsError when AWS could not tell."""
         if one == other:
             return True
-        if parse_address(one).cluster != parse_address(other).cluster:
+        if one.cluster != other.cluster:
             return False
         try:
             return self.canonical(one) == self.canonical(other)

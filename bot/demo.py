@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bot.aws.clients import AwsClients, AwsSettings
 from bot.aws.logs import iam_log_group
 from bot.config import Settings
+from bot.domain.address import Address
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.emulator import REGION, embedded_aws
 from bot.runtime import Runtime
@@ -136,7 +137,7 @@ def run_demo() -> int:
 
 DEMO_CHANNEL = "C0DEMOALERT"
 DEMO_WATCH = make_watch(
-    "prod-db",
+    Address("prod-db"),
     DEMO_CHANNEL,
     list(DEFAULT_THRESHOLDS),
     repeat=timedelta(hours=4),

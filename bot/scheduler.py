@@ -15,9 +15,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import ConfigError
-from bot.digest import DigestRunner
 from bot.health import DIGEST_BEAT
 from bot.runtime import Runtime
+from bot.services.alerting.pipeline import DigestPipeline
 from bot.slack.client import delivery_client
 from bot.slack.deliver import Deliverer
 from bot.slack.delivery_policy import max_age_from
@@ -70,7 +70,7 @@ class DigestJob:
 
     def __init__(
         self,
-        runner: DigestRunner,
+        runner: DigestPipeline,
         deliverer: Deliverer,
         lock: LeaderLock,
         lease: Lease | None = None,

@@ -3,7 +3,8 @@
 in the change's own transaction. Silences name clusters as watches do (bot/domain/address.py).
 
 One watch per cluster and channel: two names of one cluster (bot/cluster_identity.py) are one
-watch, so `watch` refuses a second and the digest serves the first only (`deliverable`)."""
+watch, so `watch` refuses a second and the digest serves the first only
+(bot/services/alerting/served.py)."""
 
 from __future__ import annotations
 
@@ -14,75 +15,30 @@ from datetime import datetime, timedelta
 from bot.aws.errors import AwsError
 from bot.cluster_identity import ClusterIdentity
 from bot.domain.access import AccessPolicy
-from bot.domain.address import parse_address
+from bot.domain.address import Address
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.domain.watches import Watch, WatchError
+from bot.services.alerting.served import all_watches, deliverable, origin
 from bot.slack.render_unwatched import unwatched_message
 from bot.store.repo import AuditEntry, Digest, Farewell, Silence, Store
 
 MAX_SILENCE = timedelta(days=30)
-NOT_READABLE = "its channel may not read this cluster"
 
 
 @dataclass(frozen=True)
 class WatchListing:
     watches: list[Watch]
-    silences: dict[str, Silence]
-    # Watch key → why the digest leaves that watch out (see `deliverable`).
+    silences: dict[Address, Silence]
+    # Watch key → why the digest leaves that watch out (see served.py's `deliverable`).
     not_sent: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    watch: Watch
-    reason: str  # for people: why the digest leaves it out
 
 
 @dataclass(frozen=True)
 class Unwatched:
     removed: int
-    cluster: str  # as the removed watch named it
+    cluster: Address  # as the removed watch named it
     told: bool  # its channel is owed a last digest: alerts it heard firing are followed no more
-
-
-def origin(watch: Watch) -> str:
-    return "config file" if watch.source == "config" else "added from Slack"
-
-
-def deliverable(
-    watches: Iterable[Watch], policy: AccessPolicy, identity: ClusterIdentity
-) -> tuple[list[Watch], list[Skipped]]:
-    """The watches the digest serves, in order, and those it leaves out: one whose channel may not
-    read its cluster (made before the read rule was, or in the config file), and a second watch
-    of a cluster for a channel (named another way; the first, config before Slack, is served)."""
-    served: dict[tuple[str, str], list[Watch]] = {}  # (channel, short name) → watches served
-    kept: list[Watch] = []
-    skipped: list[Skipped] = []
-    for watch in watches:
-        if not policy.may_read(watch.cluster, watch.channel):
-            skipped.append(Skipped(watch, NOT_READABLE))
-            continue
-        group = served.setdefault((watch.channel, parse_address(watch.cluster).cluster), [])
-        twin = _twin(identity, watch.cluster, group)
-        if twin is not None:
-            reason = f"the same cluster as `{twin.cluster}` ({origin(twin)}) for this channel"
-            skipped.append(Skipped(watch, reason))
-            continue
-        group.append(watch)
-        kept.append(watch)
-    return kept, skipped
-
-
-def _twin(identity: ClusterIdentity, cluster: str, watches: Iterable[Watch]) -> Watch | None:
-    """The first of `watches` that names `cluster`; where that cannot be told, none."""
-    for watch in watches:
-        try:
-            if identity.same(watch.cluster, cluster):
-                return watch
-        except AwsError:
-            continue  # both are served; the tick logs why their place cannot be read
-    return None
 
 
 class WatchService:
@@ -101,7 +57,7 @@ class WatchService:
         self.identity = identity or ClusterIdentity(None)
         self.policy = policy or AccessPolicy()
 
-    def _watching(self, cluster: str, channel: str, watches: Iterable[Watch]) -> Watch | None:
+    def _watching(self, cluster: Address, channel: str, watches: Iterable[Watch]) -> Watch | None:
         """The watch of `channel` among `watches` that names `cluster`, by this text first."""
         mine = [w for w in watches if w.channel == channel]
         exact = next((w for w in mine if w.cluster == cluster), None)
@@ -115,7 +71,7 @@ class WatchService:
                 f"<#{channel}>: {error} Nothing was changed."
             ) from None
 
-    def _config_refusal(self, cluster: str, channel: str, action: str) -> None:
+    def _config_refusal(self, cluster: Address, channel: str, action: str) -> None:
         watch = self._watching(cluster, channel, self.config_watches)
         if watch is None:
             return
@@ -138,7 +94,7 @@ class WatchService:
 
     def remove(
         self,
-        cluster: str,
+        cluster: Address,
         channel: str,
         audit: AuditEntry | None = None,
         *,
@@ -173,7 +129,7 @@ class WatchService:
         return last_word
 
     def listing(self) -> WatchListing:
-        watches = [*self.config_watches, *self.store.list_watches()]
+        watches = all_watches(self.config_watches, self.store)
         _, skipped = deliverable(watches, self.policy, self.identity)
         return WatchListing(
             watches,
@@ -183,7 +139,7 @@ class WatchService:
 
     def silence(
         self,
-        cluster: str,
+        cluster: Address,
         duration: timedelta,
         reason: str,
         by: str | None,
@@ -199,7 +155,8 @@ class WatchService:
     def watched_by_short_name(self, cluster: str) -> bool:
         """Whether a watch names `cluster` alone: a silence of one of its addresses does not
         cover that watch."""
-        return any(w.cluster == cluster for w in (*self.config_watches, *self.store.list_watches()))
+        alone = Address(cluster)
+        return any(w.cluster == alone for w in all_watches(self.config_watches, self.store))
 
-    def unsilence(self, cluster: str, audit: AuditEntry | None = None) -> bool:
+    def unsilence(self, cluster: Address, audit: AuditEntry | None = None) -> bool:
         return self.store.unsilence(cluster, audit)

@@ -40,7 +40,7 @@ def silence_job(
         try:
             until = deps.commit(
                 trail,
-                lambda audit: deps.watching.silence(cluster, duration, reason, user_id, audit),
+                lambda audit: deps.watching.silence(address, duration, reason, user_id, audit),
             )
         except WatchError as error:
             return plain(str(error))
@@ -84,10 +84,11 @@ def prepare_silence(request: CommandRequest, deps: Deps) -> Prepared:
 def prepare_unsilence(request: CommandRequest, deps: Deps) -> Prepared:
     if len(request.words) != 1:
         raise UsageError("Usage: `/iamauth unsilence <cluster>`")
-    cluster = str(cluster_address(request.words[0]))
+    address = cluster_address(request.words[0])
+    cluster = str(address)
 
     def run() -> Message:
-        if deps.commit(request.trail, lambda audit: deps.watching.unsilence(cluster, audit)):
+        if deps.commit(request.trail, lambda audit: deps.watching.unsilence(address, audit)):
             return plain(f":bell: Alerts of `{cluster}` are no longer silenced.")
         return plain(f"`{cluster}` was not silenced.")
 

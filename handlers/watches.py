@@ -10,7 +10,6 @@ from datetime import timedelta
 from bot.domain.access import Kind
 from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse_threshold_spec
-from bot.domain.window import WindowError, parse_duration
 from bot.slack.render import Message
 from bot.slack.render_hidden import with_hidden_note
 from bot.slack.render_watches import plain, watch_saved, watches_list
@@ -29,10 +28,9 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
     if not words:
         raise UsageError(f"Which cluster? {WATCH_USAGE}")
     address = cluster_address(words.pop(0))
-    cluster = str(address)
     channel = request.channel_id
     thresholds = []
-    repeat: timedelta = DEFAULT_REPEAT
+    repeat: timedelta | str = DEFAULT_REPEAT  # as typed: make_watch reads it and owns its limit
     send_resolved = True
     try:
         for word in words:
@@ -40,7 +38,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             if (ref := channel_ref(word)) is not None:
                 channel = ref
             elif lowered.startswith("repeat="):
-                repeat = parse_duration(lowered.removeprefix("repeat="), maximum=timedelta(days=7))
+                repeat = lowered.removeprefix("repeat=")
             elif lowered in {"resolved=no", "resolved=off", "resolved=false"}:
                 send_resolved = False
             elif lowered in {"resolved=yes", "resolved=on", "resolved=true"}:
@@ -48,14 +46,14 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             else:
                 thresholds.append(parse_threshold_spec(word))
         watch = make_watch(
-            cluster,
+            address,
             channel,
             thresholds or list(DEFAULT_THRESHOLDS),
             repeat=repeat,
             send_resolved=send_resolved,
             created_by=request.user_id,
         )
-    except (WatchError, WindowError) as error:
+    except WatchError as error:
         raise UsageError(f"{error} {WATCH_USAGE}") from None
 
     def run() -> Message:
@@ -65,7 +63,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
             return plain(str(error))
         return watch_saved(watch, new)
 
-    return Prepared(run, Kind.CHANGE, cluster, destination=channel)
+    return Prepared(run, Kind.CHANGE, str(address), destination=channel)
 
 
 def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
@@ -85,7 +83,7 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
         try:
             unwatched = deps.commit(
                 request.trail,
-                lambda audit: deps.watching.remove(cluster, channel, audit, by=request.user_id),
+                lambda audit: deps.watching.remove(address, channel, audit, by=request.user_id),
             )
         except WatchError as error:
             return plain(str(error))

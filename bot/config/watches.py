@@ -7,7 +7,9 @@ own over several lines (`[watch.invalid_token]`); either way its errors are at t
 from __future__ import annotations
 
 from bot.config.file import Table, plain
+from bot.domain.address import parse_address
 from bot.domain.alerts import DEFAULT_REPEAT, Threshold
+from bot.domain.identifiers import IdentifierError
 from bot.domain.watches import (
     FAMILY_KEYS,
     Watch,
@@ -39,23 +41,32 @@ def _watch(entry: Table) -> Watch:
     thresholds = [_threshold(entry, key) for key in FAMILY_KEYS if key in entry.values]
     if not thresholds:
         raise entry.error("[[watch]] needs at least one threshold.")
-    repeat = entry.duration("repeat", DEFAULT_REPEAT)
+    repeat = entry.values.get("repeat")  # read by make_watch, which owns its limit
+    if repeat is not None and not isinstance(repeat, str):
+        raise entry.error('[[watch]] repeat must be a window like "4h".', "repeat")
     send_resolved = entry.boolean("send_resolved", True)
     try:
         validate_channel(channel)
     except WatchError as error:
         raise entry.error(plain(error), "channel") from None
     try:
+        address = parse_address(cluster)
+    except IdentifierError as error:
+        raise entry.error(plain(error), "cluster") from None
+    try:
         return make_watch(
-            cluster,
+            address,
             channel,
             thresholds,
-            repeat=repeat,
+            repeat=DEFAULT_REPEAT if repeat is None else repeat,
             send_resolved=send_resolved,
             source="config",
         )
     except WatchError as error:
-        raise entry.error(plain(error), "cluster") from None
+        refusal = plain(error)
+        if error.field == "repeat":
+            refusal = f"[[watch]] {refusal}"
+        raise entry.error(refusal, error.field or "cluster") from None
 
 
 def _threshold(entry: Table, key: str) -> Threshold:

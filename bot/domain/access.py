@@ -5,7 +5,8 @@
   metrics, logs, the Show failures button), what every list shows (`watches`, `clusters`: the
   clusters that may not be read in the asking channel are left out and counted), and where a
   cluster's digest may go (`watch` refuses a channel that may not read the cluster).
-- Rules are keyed by the short name: `[clusters.prod-db]` decides `prod-db` and every
+- Rules are keyed by the short name (a cluster is named by its text, as a command gives it, or by
+  its Address, as a watch holds it): `[clusters.prod-db]` decides `prod-db` and every
   `account/region/prod-db` alike, so naming a cluster by its place never escapes its rule.
 - Change commands (watch, unwatch, silence, unsilence, the Silence button) need an admin or one of
   the cluster's owners. Admin commands (audit, enable-logs and its button) need an admin.
@@ -20,6 +21,8 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+from bot.domain.address import Address
 
 ANY = "*"
 T = TypeVar("T")
@@ -43,8 +46,10 @@ class ClusterAccess:
     owners: frozenset[str] = frozenset()
 
 
-def short_name(cluster: str) -> str:
+def short_name(cluster: str | Address) -> str:
     """`prod-db` of `prod-db` or of `123456789012/us-east-1/prod-db` (an address's last part)."""
+    if isinstance(cluster, Address):
+        return cluster.cluster
     return cluster.rsplit("/", 1)[-1]
 
 
@@ -55,11 +60,11 @@ class AccessPolicy:
     channels: frozenset[str] = frozenset({ANY})
     clusters: Mapping[str, ClusterAccess] = field(default_factory=dict)
 
-    def rule_for(self, cluster: str | None) -> ClusterAccess | None:
+    def rule_for(self, cluster: str | Address | None) -> ClusterAccess | None:
         """The `[clusters.<name>]` rule of a cluster named by its short name or its address."""
         return self.clusters.get(short_name(cluster)) if cluster else None
 
-    def may_read(self, cluster: str, channel: str) -> bool:
+    def may_read(self, cluster: str | Address, channel: str) -> bool:
         """The read rule: whether `cluster`'s data may be shown in (or sent to) `channel`."""
         if not self.enforced:
             return True
@@ -75,7 +80,7 @@ class AccessPolicy:
         return any(ANY in allowed or channel in allowed for allowed in lists)
 
     def readable(
-        self, items: Iterable[T], cluster_of: Callable[[T], str], channel: str
+        self, items: Iterable[T], cluster_of: Callable[[T], str | Address], channel: str
     ) -> tuple[list[T], int]:
         """The items whose cluster may be read in `channel`, and how many were left out."""
         items = list(items)

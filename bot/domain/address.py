@@ -1,7 +1,8 @@
 """How a person names a cluster: `prod-db`, or `account/region/prod-db` where that is ambiguous.
 
-Watches, silences and the digest's buttons all name clusters this way, as the canonical text
-`str(address)`. A silence of `prod-db` covers the cluster of that name wherever it is (the one
+Watches, silences and the digest's buttons all hold an Address; what is stored or sent (database
+rows, button values, the outbox) is its canonical text `str(address)`, parsed back once where it
+comes in. A silence of `prod-db` covers the cluster of that name wherever it is (the one
 cluster when there is one place; every `account/region/prod-db` when there are several); a silence
 of an address covers that place only, so it does not cover a watch that names `prod-db` alone.
 """
@@ -28,10 +29,15 @@ class Address:
     def __str__(self) -> str:
         return f"{self.account}/{self.region}/{self.cluster}" if self.account else self.cluster
 
-    def named_in(self, names: Collection[str]) -> bool:
-        """Whether `names` (silences) name this cluster: by its own text, or by its short name,
-        which stands for the cluster of that name in every place."""
-        return str(self) in names or self.cluster in names
+    @property
+    def by_short_name(self) -> Address:
+        """The cluster of this name in every place: `prod-db` of `123456789012/us-east-1/prod-db`."""
+        return Address(self.cluster)
+
+    def named_in(self, names: Collection[Address]) -> bool:
+        """Whether `names` (silences) name this cluster: as it is, or by its short name, which
+        stands for the cluster of that name in every place."""
+        return self in names or self.by_short_name in names
 
 
 def parse_address(text: str) -> Address:

@@ -25,6 +25,7 @@ from bot.domain.records import Family
 from bot.domain.window import format_duration
 
 DEFAULT_REPEAT = timedelta(hours=4)
+StateKey = tuple[str, Family]  # (watch key, family): one alert state each
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.address import Address, parse_address
 from bot.domain.alerts import Threshold
 from bot.domain.metrics import Series
 from bot.domain.records import Family
@@ -22,7 +23,7 @@ CHART_STEP = timedelta(minutes=1)  # the period the tick fetches the metrics at
 
 @dataclass(frozen=True)
 class DigestChart:
-    cluster: str
+    cluster: Address
     family: Family
     threshold: int
     window: timedelta
@@ -46,7 +47,7 @@ class DigestChart:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": "digest",
-            "cluster": self.cluster,
+            "cluster": str(self.cluster),
             "family": self.family.value,
             "threshold": self.threshold,
             "window_seconds": int(self.window.total_seconds()),
@@ -64,7 +65,7 @@ class DigestChart:
         if end.tzinfo is None:
             raise ValueError("a chart's end must carry its time zone")
         return cls(
-            cluster=str(data["cluster"]),
+            cluster=parse_address(str(data["cluster"])),
             family=Family(data["family"]),
             threshold=int(data["threshold"]),
             window=timedelta(seconds=int(data["window_seconds"])),
@@ -103,7 +104,9 @@ def rolling_counts(
     return [round(prefix[i + window_steps] - prefix[i]) for i in range(steps)]
 
 
-def digest_chart(cluster: str, threshold: Threshold, series: Series, end: datetime) -> DigestChart:
+def digest_chart(
+    cluster: Address, threshold: Threshold, series: Series, end: datetime
+) -> DigestChart:
     counts = rolling_counts(series, end, threshold.window, CHART_SPAN, CHART_STEP)
     return DigestChart(
         cluster, threshold.family, threshold.count, threshold.window, end, tuple(counts)

@@ -6,12 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.address import parse_address
+from bot.domain.address import Address
 from bot.domain.alerts import DEFAULT_REPEAT, Threshold
-from bot.domain.identifiers import IdentifierError
 from bot.domain.records import Family
 from bot.domain.text import shown
-from bot.domain.window import WindowError, parse_duration
+from bot.domain.window import WindowError, format_duration, parse_duration
 
 # The config keys and command words of each family that can be watched.
 FAMILY_KEYS: dict[str, Family] = {
@@ -22,6 +21,9 @@ FAMILY_KEYS: dict[str, Family] = {
 }
 KEY_OF_FAMILY = {family: key for key, family in FAMILY_KEYS.items()}
 MAX_THRESHOLD_WINDOW = timedelta(hours=24)
+# A firing alert is posted again at least weekly: the one limit of `repeat`, from Slack and from
+# the config file alike (the file allowed 90d before, as a side effect of its generic durations).
+MAX_REPEAT = timedelta(days=7)
 MAX_PERIODS = 10
 MAX_COUNT = 1_000_000
 CHANNEL_ID = re.compile(r"\A[CGD][A-Z0-9]{2,20}\Z")
@@ -29,12 +31,17 @@ _SPEC = re.compile(r"\A(?P<family>[a-z_]+)\s*>=\s*(?P<count>[0-9]{1,7})\s*/\s*(?
 
 
 class WatchError(ValueError):
-    """A watch or threshold that cannot be used; the message says why, for a person."""
+    """A watch or threshold that cannot be used; the message says why, for a person. `field`
+    names the part it is about (`cluster`, `channel`, `repeat`), for the config file's line."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
 class Watch:
-    cluster: str
+    cluster: Address  # parsed where it came in: the config file, Slack's text, a store row
     channel: str
     thresholds: tuple[Threshold, ...]
     repeat: timedelta = DEFAULT_REPEAT
@@ -53,8 +60,28 @@ class Watch:
 
 def validate_channel(channel: str) -> str:
     if not CHANNEL_ID.match(channel):
-        raise WatchError(f"`{shown(channel, 30)}` is not a Slack channel id (like `C0123456789`).")
+        raise WatchError(
+            f"`{shown(channel, 30)}` is not a Slack channel id (like `C0123456789`).", "channel"
+        )
     return channel
+
+
+def _repeat(repeat: timedelta | str) -> timedelta:
+    """`repeat` as given (`4h` as typed or written in the file, or a duration), within its limit."""
+    if isinstance(repeat, str):
+        try:  # the spelling only: the limit is checked below, one way for both
+            repeat = parse_duration(repeat, maximum=timedelta.max)
+        except WindowError as error:
+            raise WatchError(f"repeat: {error}", "repeat") from None
+    if repeat > MAX_REPEAT:
+        raise WatchError(
+            f"repeat can be at most `{format_duration(MAX_REPEAT)}` (a firing alert is posted "
+            "again at least once a week), in the config file as with `/iamauth watch`.",
+            "repeat",
+        )
+    if repeat < timedelta(minutes=1):
+        raise WatchError("repeat must be at least `1m`.", "repeat")
+    return repeat
 
 
 def make_threshold(
@@ -96,29 +123,27 @@ def parse_threshold_spec(spec: str) -> Threshold:
 
 
 def make_watch(
-    cluster: str,
+    cluster: Address,
     channel: str,
     thresholds: list[Threshold],
     *,
-    repeat: timedelta = DEFAULT_REPEAT,
+    repeat: timedelta | str = DEFAULT_REPEAT,
     send_resolved: bool = True,
     source: str = "slack",
     created_by: str | None = None,
 ) -> Watch:
+    """A watch within every limit, the same from Slack and from the config file: `repeat` may be
+    given as typed (`4h`), so both read it here."""
     if not thresholds:
         raise WatchError("A watch needs at least one threshold.")
     families = [t.family for t in thresholds]
     if len(set(families)) != len(families):
         raise WatchError("Give each family one threshold.")
-    try:
-        cluster = str(parse_address(cluster))  # a short name, or account/region/name
-    except IdentifierError as error:
-        raise WatchError(str(error)) from None
     return Watch(
         cluster,
         validate_channel(channel),
         tuple(thresholds),
-        repeat,
+        _repeat(repeat),
         send_resolved,
         source,
         created_by,

@@ -58,7 +58,7 @@ def post_digest_chart(
 
         chart = DigestChart.from_json(spec)
         # A watched cluster may be written `account/region/cluster`: no slashes in a file name.
-        name = chart.cluster.replace("/", "-")
+        name = str(chart.cluster).replace("/", "-")
         png = Png(
             digest_chart(chart),
             filename=f"iamauth-{name}-{chart.family.value}-{chart.end:%Y%m%dT%H%MZ}.png",

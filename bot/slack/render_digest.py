@@ -1,11 +1,12 @@
-"""The digest: one message per channel per tick, grouping every cluster that changed."""
+"""The digest: one message per channel per tick, grouping every cluster that changed. The
+digest pipeline (bot/services/alerting) is given `digest_payload` as its renderer."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,8 +18,8 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.alerts import Notice, NoticeKind
 from bot.domain.hints import hint_for_family
-from bot.domain.summary import FailureSummary
 from bot.domain.window import format_duration
+from bot.services.alerting.group import ClusterNotices
 from bot.slack.mrkdwn import code, escape, shorten
 from bot.slack.render import context, section
 
@@ -32,15 +33,6 @@ _ICONS = {
     NoticeKind.ESCALATED: ":arrow_double_up:",
     NoticeKind.RESOLVED: ":white_check_mark:",
 }
-
-
-@dataclass(frozen=True)
-class ClusterNotices:
-    cluster: str
-    notices: tuple[Notice, ...]
-    summary: FailureSummary | None = None  # from the log of the breaching window, if exported
-    log_export_on: bool | None = None
-    log_window: str = ""
 
 
 def _hm(moment: datetime | None) -> str:
@@ -103,7 +95,7 @@ def digest_blocks(
     blocks: list[Block] = [HeaderBlock(text=title)]
     fallback = []
     for item in shown:
-        cluster = escape(item.cluster)
+        cluster = escape(str(item.cluster))
         lines = [notice_line(n) for n in item.notices]
         blocks.append(section(f"*{cluster}*\n" + "\n".join(lines)))
         fallback += [
@@ -122,12 +114,12 @@ def digest_blocks(
                 ActionsBlock(
                     elements=[
                         ButtonElement(
-                            text="Silence 1h", action_id=SILENCE_ACTION, value=item.cluster
+                            text="Silence 1h", action_id=SILENCE_ACTION, value=str(item.cluster)
                         ),
                         ButtonElement(
                             text="Show failures",
                             action_id=SHOW_FAILURES_ACTION,
-                            value=json.dumps({"cluster": item.cluster, "window": window}),
+                            value=json.dumps({"cluster": str(item.cluster), "window": window}),
                         ),
                     ]
                 )
@@ -142,3 +134,11 @@ def digest_blocks(
         )
     )
     return shorten(f"{title}: " + "; ".join(fallback), 3000), blocks
+
+
+def digest_payload(
+    items: Sequence[ClusterNotices], evaluated_to: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    """digest_blocks as the outbox holds it: the blocks as JSON-ready dicts."""
+    text, blocks = digest_blocks(items, evaluated_to)
+    return text, [block.to_dict() for block in blocks]

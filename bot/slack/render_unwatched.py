@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from bot.domain.address import Address
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.slack.mrkdwn import escape
@@ -27,7 +28,7 @@ def _was(family: Family, state: AlertState) -> str:
 
 
 def unwatched_message(
-    cluster: str, announced: Mapping[Family, AlertState], by: str | None
+    cluster: Address, announced: Mapping[Family, AlertState], by: str | None
 ) -> Message:
     """`announced`: the alerts whose firing the channel heard of and whose end it did not."""
     who = f" by <@{by}>" if by and _USER_ID.match(by) else ""
@@ -37,7 +38,7 @@ def unwatched_message(
         text=f"IAM auth alerts: {cluster} no longer watched (was firing: {families})",
         blocks=[
             section(
-                f":no_bell: *{escape(cluster)}* is no longer watched for this channel{who}: "
+                f":no_bell: *{escape(str(cluster))}* is no longer watched for this channel{who}: "
                 "no more alerts of it come here, not even when these end.\n" + "\n".join(lines)
             ),
             context("`/iamauth watches` lists what is watched."),

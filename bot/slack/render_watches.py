@@ -43,10 +43,10 @@ def _sections(lines: Sequence[str], max_sections: int, max_lines: int | None = N
 def watch_line(watch: Watch, not_sent: str = "") -> str:
     source = " _(config file)_" if watch.source == "config" else ""
     resolved = "" if watch.send_resolved else ", no resolved notice"
-    # Why the digest leaves the watch out (bot/watching.py `deliverable`), if it does.
+    # Why the digest leaves the watch out, if it does (bot/services/alerting/served.py).
     left_out = f" :no_entry: _not sent: {escape(not_sent)}_" if not_sent else ""
     return (
-        f"`{escape(watch.cluster)}` → <#{watch.channel}>: {escape(watch.describe())}; "
+        f"`{escape(str(watch.cluster))}` → <#{watch.channel}>: {escape(watch.describe())}; "
         f"repeat every {format_duration(watch.repeat)}{resolved}{source}{left_out}"
     )
 
@@ -61,7 +61,7 @@ def watch_saved(watch: Watch, new: bool) -> Message:
 
 def watches_list(listing: WatchListing, now: datetime) -> Message:
     silenced = [
-        f"`{escape(s.cluster)}` until {s.until:%Y-%m-%d %H:%M} UTC"
+        f"`{escape(str(s.cluster))}` until {s.until:%Y-%m-%d %H:%M} UTC"
         + (f" ({quoted(s.reason, 100)})" if s.reason else "")
         for s in listing.silences.values()
     ]

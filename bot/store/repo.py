@@ -18,7 +18,8 @@ from sqlalchemy import Engine, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.alerts import AlertState, Status, Threshold
+from bot.domain.address import Address, parse_address
+from bot.domain.alerts import AlertState, StateKey, Status, Threshold
 from bot.domain.records import Family
 from bot.domain.watches import Watch
 from bot.store.db import make_engine, migrate
@@ -33,7 +34,6 @@ from bot.store.models import (
 )
 from bot.store.outage import Spool, unreachable
 
-StateKey = tuple[str, Family]  # (watch key, family)
 _SPACES = frozenset("\t\n\r\v\f")
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def storable(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class Silence:
-    cluster: str
+    cluster: Address
     until: datetime
     reason: str
     created_by: str | None
@@ -137,7 +137,7 @@ def _threshold_from_json(d: Mapping[str, Any]) -> Threshold:
 
 def _watch(row: WatchRow) -> Watch:
     return Watch(
-        row.cluster,
+        parse_address(row.cluster),  # stored as str(address): parsed back, once, here
         row.channel,
         tuple(_threshold_from_json(t) for t in row.thresholds),
         timedelta(seconds=row.repeat_seconds),
@@ -217,12 +217,12 @@ class Store:
             _add_audit(session, audit)
             row = session.scalar(
                 select(WatchRow).where(
-                    WatchRow.cluster == watch.cluster, WatchRow.channel == watch.channel
+                    WatchRow.cluster == str(watch.cluster), WatchRow.channel == watch.channel
                 )
             )
             new = row is None
             if row is None:
-                row = WatchRow(cluster=watch.cluster, channel=watch.channel, created_at=now)
+                row = WatchRow(cluster=str(watch.cluster), channel=watch.channel, created_at=now)
                 session.add(row)
             row.thresholds = [_threshold_to_json(t) for t in watch.thresholds]
             row.repeat_seconds = int(watch.repeat.total_seconds())
@@ -232,7 +232,7 @@ class Store:
 
     def delete_watches(
         self,
-        cluster: str,
+        cluster: Address,
         channel: str | None,
         audit: AuditEntry | None = None,
         *,
@@ -245,7 +245,7 @@ class Store:
         self.write_held_audit()
         with self.session() as session, session.begin():
             _add_audit(session, audit)
-            query = select(WatchRow).where(WatchRow.cluster == cluster)
+            query = select(WatchRow).where(WatchRow.cluster == str(cluster))
             if channel is not None:
                 query = query.where(WatchRow.channel == channel)
             rows = list(session.scalars(query.with_for_update()))
@@ -264,7 +264,7 @@ class Store:
     # Silences -----------------------------------------------------------------------------
     def silence(
         self,
-        cluster: str,
+        cluster: Address,
         until: datetime,
         reason: str,
         by: str | None,
@@ -275,24 +275,27 @@ class Store:
         self.write_held_audit()
         with self.session() as session, session.begin():
             _add_audit(session, audit)
-            row = session.get(SilenceRow, cluster)
+            row = session.get(SilenceRow, str(cluster))
             if row is None:
-                row = SilenceRow(cluster=cluster)
+                row = SilenceRow(cluster=str(cluster))
                 session.add(row)
             row.until, row.created_by, row.created_at = until, by, now
             row.reason = storable(reason, 500)
 
-    def unsilence(self, cluster: str, audit: AuditEntry | None = None) -> bool:
+    def unsilence(self, cluster: Address, audit: AuditEntry | None = None) -> bool:
         self.write_held_audit()
         with self.session() as session, session.begin():
             _add_audit(session, audit)
-            result = session.execute(delete(SilenceRow).where(SilenceRow.cluster == cluster))
+            result = session.execute(delete(SilenceRow).where(SilenceRow.cluster == str(cluster)))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def active_silences(self, now: datetime) -> dict[str, Silence]:
+    def active_silences(self, now: datetime) -> dict[Address, Silence]:
         with self.session() as session:
             rows = session.scalars(select(SilenceRow).where(SilenceRow.until > now))
-            return {r.cluster: Silence(r.cluster, r.until, r.reason, r.created_by) for r in rows}
+            silences = [
+                Silence(parse_address(r.cluster), r.until, r.reason, r.created_by) for r in rows
+            ]
+            return {s.cluster: s for s in silences}
 
     # Alert state and the outbox: written together ------------------------------------------
     def alert_states(self) -> dict[StateKey, AlertState]:

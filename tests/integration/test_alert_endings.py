@@ -63,7 +63,9 @@ def test_an_alert_that_ends_during_a_silence_is_resolved_once_the_silence_ends(
     else:
         ends = now + timedelta(minutes=30)  # the first tick at or after its end
     resolved = runner.tick(ends).notices
-    assert [(w.cluster, n.kind.value, n.count) for w, n in resolved] == [("prod-db", "resolved", 0)]
+    assert [(str(w.cluster), n.kind.value, n.count) for w, n in resolved] == [
+        ("prod-db", "resolved", 0)
+    ]
     assert deliver(bot) == 1
     assert digests(bot)[-1].startswith("IAM auth alerts resolved: prod-db InvalidToken resolved")
     assert runner.tick(ends + timedelta(minutes=1)).notices == []  # told once

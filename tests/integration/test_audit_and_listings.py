@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config import Settings
+from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.slack.mrkdwn import escape
 from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT
@@ -108,7 +109,9 @@ def test_45_watches_are_all_listed(bot: BotUnderTest) -> None:
     clusters = [f"orders-service-aurora-postgresql-production-{i:02d}" for i in range(45)]
     store, now = bot.runtime.store, bot.runtime.clock()
     for i, cluster in enumerate(clusters):
-        watch = make_watch(cluster, f"C0OPS{i:05d}", thresholds, repeat=timedelta(hours=4))
+        watch = make_watch(
+            parse_address(cluster), f"C0OPS{i:05d}", thresholds, repeat=timedelta(hours=4)
+        )
         store.save_watch(watch, now)
     reply = bot.command("watches")
     assert reply.response is not None

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from bot.aws.clients import AwsClients
 from bot.config import Settings
+from bot.domain.address import Address
 from bot.runtime import Runtime
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.render_digest import SILENCE_ACTION
@@ -87,7 +88,7 @@ def test_text_holding_nul_is_audited_with_its_change(pg_bot: BotUnderTest, engin
     assert "silenced until" in said(pg_bot, "silence prod-db 1h dep\x00loy")
     assert "not an RDS cluster identifier" in all_text(click_silence(pg_bot, "prod\x00db", "b1"))
     assert [w.channel for w in store.list_watches()] == ["C0SEC00001"]
-    assert store.active_silences(now)["prod-db"].reason == "dep\ufffdloy"
+    assert store.active_silences(now)[Address("prod-db")].reason == "dep\ufffdloy"
     assert audit_rows(engine) == [
         ("/iamauth watch prod-db <#C0SEC00001|se\ufffdc>", "allowed"),
         ("/iamauth silence prod-db 1h dep\ufffdloy", "allowed"),
@@ -115,8 +116,8 @@ def test_a_change_whose_audit_entry_cannot_be_stored_is_not_made(
     clicked = click_silence(pg_bot, "prod-db", "b1")
     assert NOTHING_CHANGED in all_text(clicked)
     assert clicked["response_type"] == "ephemeral"
-    assert [w.cluster for w in store.list_watches()] == ["orders-db"]
-    assert set(store.active_silences(now)) == {"orders-db"}
+    assert [str(w.cluster) for w in store.list_watches()] == ["orders-db"]
+    assert set(map(str, store.active_silences(now))) == {"orders-db"}
     assert audit_rows(engine) == before
 
     with engine.begin() as connection:

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from bot.aws.clients import AwsClients
-from bot.digest import DigestRunner
 from bot.domain.chart_spec import CHART_SPAN, DigestChart
 from bot.domain.records import Family
-from bot.runtime import Runtime
+from bot.runtime import Runtime, digest_pipeline
 from bot.seed import Failure, create_cluster, put_metrics
 from bot.slack.client import web_client
 from bot.slack.deliver import Deliverer
@@ -123,7 +122,7 @@ def test_firing_digest_gets_its_chart_in_its_thread(
     aws: AwsClients, runtime: Runtime, deliverer: Deliverer, slack: SlackStandIn, now: datetime
 ) -> None:
     per_minute = burst(aws, now)
-    runner = DigestRunner(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
+    runner = digest_pipeline(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
     result = runner.tick(now + timedelta(minutes=3))
     ((_, notice),) = result.notices
     assert deliverer.deliver_pending() == 1
@@ -131,7 +130,7 @@ def test_firing_digest_gets_its_chart_in_its_thread(
     (row,) = runtime.store.outbox()
     assert row.chart is not None
     spec = DigestChart.from_json(row.chart)
-    assert (spec.cluster, spec.family, spec.threshold) == ("prod-db", Family.INVALID_TOKEN, 10)
+    assert (str(spec.cluster), spec.family, spec.threshold) == ("prod-db", Family.INVALID_TOKEN, 10)
     assert len(spec.counts) == CHART_SPAN / timedelta(minutes=1)
     assert spec.counts[-1] == notice.count  # the chart ends on what the alert saw
     # An hour back the rolling 5-minute count is 5 × 2: fetched once, in the tick, from moto.
@@ -150,18 +149,20 @@ def test_a_digest_of_several_breaches_charts_the_hardest_one(
     put_per_minute(aws, "alpha-db", INVALID, now, {m: 3.0 for m in range(-10, 1)})  # 15 / 10
     put_per_minute(aws, "beta-db", INVALID, now, {m: 8.0 for m in range(-10, 1)})  # 40 / 10
     watches = [invalid_token_watch("alpha-db"), invalid_token_watch("beta-db")]
-    DigestRunner(aws, runtime.store, watches, clock=runtime.clock).tick(now + timedelta(minutes=3))
+    digest_pipeline(aws, runtime.store, watches, clock=runtime.clock).tick(
+        now + timedelta(minutes=3)
+    )
     (row,) = runtime.store.outbox()
     assert row.chart is not None
     chart = DigestChart.from_json(row.chart)
-    assert (chart.cluster, chart.counts[-1]) == ("beta-db", 5 * 8)
+    assert (str(chart.cluster), chart.counts[-1]) == ("beta-db", 5 * 8)
 
 
 def test_resolved_digest_has_no_chart(
     aws: AwsClients, runtime: Runtime, deliverer: Deliverer, slack: SlackStandIn, now: datetime
 ) -> None:
     burst(aws, now)
-    runner = DigestRunner(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
+    runner = digest_pipeline(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
     runner.tick(now + timedelta(minutes=3))
     runner.tick(now + timedelta(minutes=20))  # no points after `now`: resolved
     assert deliverer.deliver_pending() == 2
@@ -176,7 +177,7 @@ def test_failed_chart_upload_never_touches_the_digest(
 ) -> None:
     slack.replies["files.completeUploadExternal"] = answer_error("not_in_channel")
     burst(aws, now)
-    runner = DigestRunner(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
+    runner = digest_pipeline(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
     runner.tick(now + timedelta(minutes=3))
     assert deliverer.deliver_pending() == 1
     assert deliverer.deliver_pending() == 0

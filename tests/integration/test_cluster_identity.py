@@ -12,6 +12,7 @@ import pytest
 from bot.aws.clients import AwsClients
 from bot.aws.targets import TargetSpec
 from bot.config import Settings
+from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.runtime import Runtime
 from bot.seed import create_cluster
@@ -37,7 +38,12 @@ def two_regions(
     settings: Settings, aws: AwsClients, clock: Callable[[], datetime], *config: str
 ) -> Runtime:
     watches = tuple(
-        make_watch(c, "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")], source="config")
+        make_watch(
+            parse_address(c),
+            "C0OPS00001",
+            [parse_threshold_spec("invalid_token>=5/5m")],
+            source="config",
+        )
         for c in config
     )
     targets = (TargetSpec("home", ("us-east-1", "eu-west-1")),)
@@ -62,7 +68,7 @@ def test_watch_refuses_a_second_name_of_the_place_that_holds_a_cluster(
         assert "Now watching" in reply_text(bot, f"watch {other}", **OPS)
         assert "Now watching" in reply_text(bot, "watch 123456789012/us-east-1/prod-db", **OPS)
         assert "Now watching `prod-db`" in reply_text(bot, "watch prod-db", **OPS)
-    assert sorted(w.cluster for w in runtime.store.list_watches()) == [
+    assert sorted(str(w.cluster) for w in runtime.store.list_watches()) == [
         "123456789012/us-east-1/eu-db",
         "123456789012/us-east-1/prod-db",
         "eu-db",
@@ -80,8 +86,10 @@ def test_the_digest_serves_one_watch_of_a_cluster_named_two_ways(
 ) -> None:
     runtime = two_regions(settings, aws, clock, "eu-db")
     threshold = [parse_threshold_spec("invalid_token>=5/5m")]
-    runtime.store.save_watch(make_watch(EU, "C0OPS00001", threshold), now)  # saved long ago
+    runtime.store.save_watch(
+        make_watch(parse_address(EU), "C0OPS00001", threshold), now
+    )  # saved long ago
     put_per_minute(europe, "eu-db", INVALID, now, {m: 3.0 for m in range(-10, 1)})
     result = runtime.digest_runner().tick(now)
-    assert [(w.cluster, n.count) for w, n in result.notices] == [("eu-db", 15)]
-    assert [s.watch.cluster for s in result.skipped] == [EU]
+    assert [(str(w.cluster), n.count) for w, n in result.notices] == [("eu-db", 15)]
+    assert [str(s.watch.cluster) for s in result.skipped] == [EU]

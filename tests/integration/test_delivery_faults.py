@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from bot.aws.clients import AwsClients
+from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.runtime import Runtime
 from bot.scheduler import DigestJob, digest_job
@@ -52,7 +53,7 @@ def firing(
         per_minute = {m: 9.0 if m in minutes else 0.0 for m in range(-20, 90)}
         put_per_minute(aws, cluster, INVALID, now, per_minute)
         rule = parse_threshold_spec("invalid_token>=10/5m")
-        runtime.store.save_watch(make_watch(cluster, channel, [rule]), now)
+        runtime.store.save_watch(make_watch(parse_address(cluster), channel, [rule]), now)
 
 
 def tick(job: DigestJob, clock: Callable[[], datetime], start: datetime, minute: int) -> None:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.aws.clients import AwsClients
+from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, Status
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
@@ -244,7 +245,7 @@ def test_a_frozen_leader_is_replaced_and_posts_nothing_when_it_resumes(
         # (3 s here) and a tick or two.
         store = Store(engine)
         rule = parse_threshold_spec("invalid_token>=5/5m")
-        store.save_watch(make_watch("orders-db", "C0ALERTS99", [rule]), now)
+        store.save_watch(make_watch(parse_address("orders-db"), "C0ALERTS99", [rule]), now)
         wait_until(lambda: slack.channel_messages("C0ALERTS99"), timeout=LEASE_SECONDS + 12)
         assert leader_pid(engine) != pid
         # The frozen leader's posts reached Slack; once their claims lapse the standby finds
@@ -281,7 +282,7 @@ def test_a_stopped_leader_gives_the_lease_back_at_once(
         leader.send_signal(signal.SIGTERM)  # a deploy
         assert leader.wait(timeout=30) == 0
         rule = parse_threshold_spec("invalid_token>=5/5m")
-        Store(engine).save_watch(make_watch("orders-db", "C0ALERTS99", [rule]), now)
+        Store(engine).save_watch(make_watch(parse_address("orders-db"), "C0ALERTS99", [rule]), now)
         wait_until(lambda: slack.channel_messages("C0ALERTS99"), timeout=30)
         assert leader_pid(engine) not in (None, pid)
         assert len(slack.channel_messages("C0ALERTS01")) == 1

@@ -15,9 +15,9 @@ from prometheus_client import REGISTRY
 
 from bot.aws.clients import AwsClients
 from bot.aws.targets import Targets, TargetSpec
-from bot.digest import DigestRunner
+from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.runtime import Runtime
+from bot.runtime import Runtime, digest_pipeline
 from bot.seed import Failure, create_cluster, put_failures
 from bot.slack.client import web_client
 from bot.slack.standin import SlackStandIn
@@ -79,7 +79,7 @@ def test_a_log_read_that_hangs_costs_only_its_clusters_detail(
     through_proxy = AwsClients(
         replace(aws.settings, endpoint_url=proxy.url, read_timeout=read_timeout, max_attempts=0)
     )
-    runner = DigestRunner(
+    runner = digest_pipeline(
         through_proxy,
         runtime.store,
         [invalid_token_watch("alpha-db", C1), invalid_token_watch("beta-db", C2)],
@@ -126,13 +126,15 @@ def test_a_place_that_cannot_be_read_skips_only_its_watches(
         C3: f"{prod.label}/prod-db",
     }
     threshold = [parse_threshold_spec("invalid_token>=5/5m")]
-    config = [make_watch(a, c, threshold, source="config") for c, a in watches.items()]
+    config = [
+        make_watch(parse_address(a), c, threshold, source="config") for c, a in watches.items()
+    ]
     deliverer = runtime.deliverer(web_client(runtime.settings))
 
     def tick(targets: Targets, minutes: int) -> None:
-        DigestRunner(runtime.aws, runtime.store, config, clock=runtime.clock, targets=targets).tick(
-            now + timedelta(minutes=minutes)
-        )
+        digest_pipeline(
+            runtime.aws, runtime.store, config, clock=runtime.clock, targets=targets
+        ).tick(now + timedelta(minutes=minutes))
         deliverer.deliver_pending()
 
     tick(targets, 0)

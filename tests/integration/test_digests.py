@@ -12,12 +12,14 @@ import pytest
 
 from bot.aws.clients import AwsClients
 from bot.config import Settings
-from bot.digest import DigestRunner
 from bot.domain.access import AccessPolicy, ClusterAccess
+from bot.domain.address import Address, parse_address
 from bot.domain.alerts import Threshold
 from bot.domain.records import Family
 from bot.domain.watches import make_watch
-from bot.runtime import Runtime
+from bot.runtime import Runtime, digest_pipeline
+from bot.services.alerting.pipeline import DigestPipeline
+from bot.services.alerting.served import NOT_READABLE
 from bot.slack.app import build_app, wsgi_app
 from bot.slack.client import web_client
 from bot.slack.deliver import Deliverer
@@ -25,7 +27,6 @@ from bot.slack.serve import LocalServer
 from bot.slack.standin import SlackStandIn
 from bot.store.db import make_engine
 from bot.store.repo import Store
-from bot.watching import NOT_READABLE
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, PERMISSIONS, put_per_minute
 
@@ -39,7 +40,7 @@ def invalid_token_watch(
     cluster: str = "prod-db", channel: str = C1, count: int = 10, **kw: Any
 ) -> Any:
     return make_watch(
-        cluster,
+        parse_address(cluster),
         channel,
         [Threshold(Family.INVALID_TOKEN, count, timedelta(minutes=5))],
         source="config",
@@ -48,7 +49,7 @@ def invalid_token_watch(
 
 
 def run_ticks(
-    runner: DigestRunner, deliverer: Deliverer, base: datetime, minutes: range
+    runner: DigestPipeline, deliverer: Deliverer, base: datetime, minutes: range
 ) -> list[tuple[int, str, int]]:
     events = []
     for m in minutes:
@@ -73,7 +74,7 @@ def test_firing_repeat_escalation_resolved(
     )
     put_per_minute(aws, "prod-db", INVALID, now, per_minute)
     watch = invalid_token_watch(repeat=timedelta(minutes=10))
-    runner = DigestRunner(
+    runner = digest_pipeline(
         aws, runtime.store, [watch], metrics_delay=timedelta(minutes=3), clock=runtime.clock
     )
     events = run_ticks(runner, deliverer, now, range(3, 36))
@@ -96,8 +97,8 @@ def test_silence_holds_notices_until_it_ends(
     aws: AwsClients, runtime: Runtime, deliverer: Deliverer, slack: SlackStandIn, now: datetime
 ) -> None:
     put_per_minute(aws, "prod-db", INVALID, now, {m: 3.0 for m in range(-10, 40)})
-    runner = DigestRunner(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
-    runtime.store.silence("prod-db", now + timedelta(minutes=15), "deploy", "U1", now)
+    runner = digest_pipeline(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
+    runtime.store.silence(Address("prod-db"), now + timedelta(minutes=15), "deploy", "U1", now)
     events = run_ticks(runner, deliverer, now, range(0, 20))
     # Breaching from the first tick, silenced until minute 15: announced then, once.
     assert events == [(15, "firing", 15)]
@@ -114,7 +115,7 @@ def test_no_resolved_notice_when_turned_off(
         now,
         {m: 5.0 for m in range(-10, 2)} | {m: 0.0 for m in range(2, 20)},
     )
-    runner = DigestRunner(
+    runner = digest_pipeline(
         aws, runtime.store, [invalid_token_watch(send_resolved=False)], clock=runtime.clock
     )
     assert [kind for _, kind, _ in run_ticks(runner, deliverer, now, range(0, 15))] == ["firing"]
@@ -129,7 +130,7 @@ def test_one_message_per_channel_grouping_every_cluster_that_changed(
     watches = [
         invalid_token_watch("alpha-db", C1),
         make_watch(
-            "beta-db",
+            parse_address("beta-db"),
             C1,
             [
                 Threshold(Family.INVALID_TOKEN, 10, timedelta(minutes=5)),
@@ -139,7 +140,7 @@ def test_one_message_per_channel_grouping_every_cluster_that_changed(
         ),
         invalid_token_watch("gamma-db", C2),
     ]
-    runner = DigestRunner(aws, runtime.store, watches, clock=runtime.clock)
+    runner = digest_pipeline(aws, runtime.store, watches, clock=runtime.clock)
     runner.tick(now)
     deliverer.deliver_pending()
     assert len(slack.posted(C1)) == 1
@@ -165,7 +166,7 @@ def test_metrics_of_all_watched_clusters_in_ceil_7n_over_500_calls(
         lambda params, **_: calls.append(len(params["MetricDataQueries"])),
     )
     watches = [invalid_token_watch(f"db-{i}") for i in range(clusters)]
-    DigestRunner(aws, runtime.store, watches, clock=runtime.clock).tick(now)
+    digest_pipeline(aws, runtime.store, watches, clock=runtime.clock).tick(now)
     assert len(calls) == math.ceil(7 * clusters / 500)
     assert sum(calls) == 7 * clusters
 
@@ -182,7 +183,7 @@ def fresh_deliverer(runtime: Runtime) -> Deliverer:
 
 def firing_outbox(aws: AwsClients, runtime: Runtime, now: datetime) -> None:
     put_per_minute(aws, "prod-db", INVALID, now, {m: 9.0 for m in range(-10, 1)})
-    result = DigestRunner(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock).tick(
+    result = digest_pipeline(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock).tick(
         now
     )
     assert len(result.outbox_ids) == 1
@@ -299,15 +300,15 @@ def test_watches_whose_channel_may_not_read_the_cluster_get_no_digest(
     config = (invalid_token_watch("secret-db", C1), invalid_token_watch("prod-db", C1))
     runtime = Runtime.build(replace(settings, access=policy, watches=config), aws=aws, clock=clock)
     for cluster, channel in (("secret-db", C2), ("secret-db", c3), ("prod-db", c3)):
-        runtime.store.save_watch(make_watch(cluster, channel, [TEN_IN_FIVE]), now)
+        runtime.store.save_watch(make_watch(parse_address(cluster), channel, [TEN_IN_FIVE]), now)
     for cluster in ("secret-db", "prod-db"):
         put_per_minute(aws, cluster, INVALID, now, {m: 3.0 for m in range(-10, 2)})
 
     runner = runtime.digest_runner()
     result = runner.tick(now)
-    served = sorted((w.cluster, w.channel) for w, _ in result.notices)
+    served = sorted((str(w.cluster), w.channel) for w, _ in result.notices)
     assert served == [("prod-db", C1), ("secret-db", C2)]
-    left_out = [(s.watch.cluster, s.watch.channel, s.reason) for s in result.skipped]
+    left_out = [(str(s.watch.cluster), s.watch.channel, s.reason) for s in result.skipped]
     assert left_out == [
         ("secret-db", C1, NOT_READABLE),
         ("prod-db", c3, NOT_READABLE),

@@ -24,9 +24,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.aws.clients import AwsClients
-from bot.digest import DigestRunner
 from bot.health import DIGEST_BEAT, STALE_TICKS
-from bot.runtime import Runtime
+from bot.runtime import Runtime, digest_pipeline
 from bot.scheduler import DigestJob
 from bot.seed import create_cluster
 from bot.slack.app import build_app, wsgi_app
@@ -71,7 +70,7 @@ def health(base: str) -> tuple[int, dict[str, Any]]:
 def digest_job(runtime: Runtime, aws: AwsClients, channel: str = C1) -> DigestJob:
     """The clock process's job: one prod-db InvalidToken watch, the leader lock of the database."""
     watch = invalid_token_watch(channel=channel)
-    runner = DigestRunner(aws, runtime.store, [watch], clock=runtime.clock)
+    runner = digest_pipeline(aws, runtime.store, [watch], clock=runtime.clock)
     return DigestJob(
         runner,
         runtime.deliverer(web_client(runtime.settings)),

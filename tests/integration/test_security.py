@@ -18,6 +18,7 @@ from bot.aws.clients import AwsClients
 from bot.config import Settings
 from bot.doctor import run_checks
 from bot.domain.access import AccessPolicy, ClusterAccess
+from bot.domain.address import Address
 from bot.domain.user_rate import UserRate
 from bot.runtime import Runtime
 from bot.seed import Failure, create_cluster, put_failures
@@ -74,7 +75,7 @@ def test_requests_without_a_valid_signature_do_nothing(bot: BotUnderTest) -> Non
     # The same request, signed, works: the refusals above were the signature's doing.
     assert bot.post(body, signed_headers(bot.secret, body))[0] == 200
     bot.slack.wait_for(lambda r: r.path == "/response/x")
-    assert "prod-db" in bot.runtime.store.active_silences(bot.runtime.clock())
+    assert Address("prod-db") in bot.runtime.store.active_silences(bot.runtime.clock())
 
 
 def test_reads_only_where_the_cluster_is_allowed(guarded: BotUnderTest, aws: AwsClients) -> None:
@@ -266,7 +267,7 @@ def test_lists_show_only_the_clusters_that_may_be_read_in_the_channel(
     assert "Now watching" in said(guarded, "watch prod-db", ADMIN, PROD)
     assert "Now watching" in said(guarded, "watch other-db", ADMIN, OPS)
     said(guarded, "silence 123456789012/us-east-1/prod-db 2h restricted reason", ADMIN, PROD)
-    assert set(store.active_silences(now)) == {"123456789012/us-east-1/prod-db"}
+    assert set(map(str, store.active_silences(now))) == {"123456789012/us-east-1/prod-db"}
 
     in_ops = said(guarded, "watches", BOB, OPS)
     assert "`other-db` → <#C0OPS00001>" in in_ops
@@ -326,7 +327,7 @@ def test_a_watch_may_send_a_cluster_only_where_it_may_be_read(guarded: BotUnderT
     assert store.list_watches() == []
     assert [e.outcome for e in store.recent_audit(3)] == ["refused"] * 3
     assert "Now watching" in said(guarded, f"watch prod-db <#{PROD}|prod>", ALICE, OPS)
-    assert [(w.cluster, w.channel) for w in store.list_watches()] == [("prod-db", PROD)]
+    assert [(str(w.cluster), w.channel) for w in store.list_watches()] == [("prod-db", PROD)]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import StatementError
 
 from bot.aws.clients import AwsClients
+from bot.domain.address import Address, parse_address
 from bot.domain.alerts import AlertState, Status
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
@@ -31,6 +32,7 @@ from tests.integration.digest_helpers import INVALID, put_per_minute
 
 PG_URL = os.environ.get("IAMAUTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)
+PROD_DB = Address("prod-db")
 
 
 def reset_postgres() -> Engine:
@@ -65,13 +67,16 @@ def test_migrations_match_the_models_and_run_twice(engine: Engine) -> None:
 def test_watches_states_silences_outbox(engine: Engine) -> None:
     store = Store(engine)
     watch = make_watch(
-        "prod-db", "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")], created_by="U1"
+        parse_address("prod-db"),
+        "C0OPS00001",
+        [parse_threshold_spec("invalid_token>=5/5m")],
+        created_by="U1",
     )
     assert store.save_watch(watch, T0) is True
     assert store.save_watch(watch, T0) is False
     assert store.list_watches() == [watch]
-    store.silence("prod-db", T0 + timedelta(hours=1), "deploy", "U1", T0)
-    assert store.active_silences(T0)["prod-db"].until == T0 + timedelta(hours=1)
+    store.silence(PROD_DB, T0 + timedelta(hours=1), "deploy", "U1", T0)
+    assert store.active_silences(T0)[PROD_DB].until == T0 + timedelta(hours=1)
     assert store.active_silences(T0 + timedelta(hours=1)) == {}
     state = AlertState(Status.FIRING, T0, T0, 7, 9)
     ids = store.commit_tick(
@@ -85,8 +90,8 @@ def test_watches_states_silences_outbox(engine: Engine) -> None:
     assert store.alert_states()[(watch.key, Family.INVALID_TOKEN)].since == T0  # tz-aware, UTC
     store.commit_tick({}, [], T0, stale_keys=[watch.key])
     assert store.alert_states() == {}
-    assert store.delete_watches("prod-db", "C0OPS00001") == 1
-    assert store.unsilence("prod-db") is True
+    assert store.delete_watches(PROD_DB, "C0OPS00001") == 1
+    assert store.unsilence(PROD_DB) is True
 
 
 def test_a_failed_tick_writes_neither_states_nor_digests(engine: Engine) -> None:
@@ -186,7 +191,11 @@ def test_two_clock_processes_on_postgres_post_each_digest_once(
         store = Store(make_engine(PG_URL))
         put_per_minute(aws, "orders-db", INVALID, now, {m: 9.0 for m in range(-20, 30)})
         store.save_watch(
-            make_watch("orders-db", "C0ALERTS02", [parse_threshold_spec("invalid_token>=5/5m")]),
+            make_watch(
+                parse_address("orders-db"),
+                "C0ALERTS02",
+                [parse_threshold_spec("invalid_token>=5/5m")],
+            ),
             now,
         )
         wait_until(lambda: len(slack.posted("C0ALERTS02")) >= 1)

@@ -157,8 +157,9 @@ def test_wrong_targets_are_refused(tmp_path: Path, text: str, reason: str) -> No
 def test_digests_evaluate_each_watch_in_its_own_place(
     targets: Targets, runtime: Runtime, now: datetime
 ) -> None:
-    from bot.digest import DigestRunner
+    from bot.domain.address import parse_address
     from bot.domain.watches import make_watch, parse_threshold_spec
+    from bot.runtime import digest_pipeline
     from tests.integration.digest_helpers import INVALID, put_per_minute
 
     home, europe, prod = targets.places()
@@ -167,11 +168,21 @@ def test_digests_evaluate_each_watch_in_its_own_place(
     put_per_minute(targets.clients(home), "prod-db", INVALID, now, {m: 0.0 for m in range(-10, 1)})
     threshold = [parse_threshold_spec("invalid_token>=5/5m")]
     watches = [
-        make_watch("eu-db", "C0ALERTS01", threshold, source="config"),
-        make_watch("111111111111/us-east-1/prod-db", "C0ALERTS01", threshold, source="config"),
-        make_watch("123456789012/us-east-1/prod-db", "C0ALERTS01", threshold, source="config"),
+        make_watch(parse_address("eu-db"), "C0ALERTS01", threshold, source="config"),
         make_watch(
-            "prod-db", "C0ALERTS02", threshold, source="config"
+            parse_address("111111111111/us-east-1/prod-db"),
+            "C0ALERTS01",
+            threshold,
+            source="config",
+        ),
+        make_watch(
+            parse_address("123456789012/us-east-1/prod-db"),
+            "C0ALERTS01",
+            threshold,
+            source="config",
+        ),
+        make_watch(
+            parse_address("prod-db"), "C0ALERTS02", threshold, source="config"
         ),  # ambiguous: skipped, logged
     ]
     calls: list[str] = []
@@ -180,9 +191,11 @@ def test_digests_evaluate_each_watch_in_its_own_place(
             "before-send.cloudwatch.GetMetricData",
             lambda place=place, **_: calls.append(place.label),
         )
-    runner = DigestRunner(runtime.aws, runtime.store, watches, clock=lambda: now, targets=targets)
+    runner = digest_pipeline(
+        runtime.aws, runtime.store, watches, clock=lambda: now, targets=targets
+    )
     result = runner.tick(now)
-    fired = sorted((w.cluster, n.count) for w, n in result.notices)
+    fired = sorted((str(w.cluster), n.count) for w, n in result.notices)
     assert fired == [("111111111111/us-east-1/prod-db", 20), ("eu-db", 15)]
     assert sorted(calls) == sorted(p.label for p in targets.places())  # one call per place
 

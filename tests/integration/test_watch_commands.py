@@ -13,6 +13,7 @@ import pytest
 
 from bot.aws.clients import AwsClients
 from bot.config import Settings
+from bot.domain.address import Address, parse_address
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.runtime import Runtime
@@ -76,6 +77,8 @@ def test_watch_list_and_unwatch(bot: BotUnderTest) -> None:
         ("watch prod-db bogus_family>=5/5m", "is not a family to watch"),
         ("watch prod-db invalid_token>=0/5m", "count must be"),
         ("watch prod-db invalid_token>=5/2d", "at most `24h`"),
+        ("watch prod-db repeat=8d", "repeat can be at most `7d`"),
+        ("watch prod-db repeat=often", "is not a window"),
         ("watch prod-db invalid_token>=5/5m invalid_token>=6/5m", "one threshold"),
         ("watch prod-db #general", "is not a threshold"),
         ("watch bad--id", "not an RDS cluster identifier"),
@@ -96,7 +99,10 @@ def test_config_watches_are_shown_and_cannot_be_changed_from_slack(
     runtime: Runtime, slack: Any
 ) -> None:
     config_watch = make_watch(
-        "prod-db", "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")], source="config"
+        parse_address("prod-db"),
+        "C0OPS00001",
+        [parse_threshold_spec("invalid_token>=5/5m")],
+        source="config",
     )
     runtime = replace(
         runtime,
@@ -123,7 +129,7 @@ def test_silence_and_unsilence(bot: BotUnderTest) -> None:
     assert "silenced until" in text
     assert "&lt;!channel&gt;" in text
     silences = bot.runtime.store.active_silences(now)
-    assert silences["prod-db"].until == now + timedelta(hours=2)
+    assert silences[Address("prod-db")].until == now + timedelta(hours=2)
     listing = reply_text(bot, "watches")
     assert "Nothing is watched yet" in listing
     assert "`prod-db` until" in listing
@@ -147,7 +153,7 @@ def test_silence_button(bot: BotUnderTest) -> None:
     assert body["replace_original"] is False
     assert "silenced until" in body["text"]
     assert "(by <@U0BOB0001>)" in body["text"]
-    assert "prod-db" in bot.runtime.store.active_silences(bot.runtime.clock())
+    assert Address("prod-db") in bot.runtime.store.active_silences(bot.runtime.clock())
 
 
 def test_show_failures_button(bot: BotUnderTest, aws: AwsClients) -> None:
@@ -178,7 +184,7 @@ def test_family_keys_round_trip() -> None:
 def test_watch_by_account_region_address(bot: BotUnderTest) -> None:
     text = reply_text(bot, "watch 111111111111/us-east-1/prod-db invalid_token>=5/5m")
     assert "Now watching `111111111111/us-east-1/prod-db`" in text
-    assert [w.cluster for w in bot.runtime.store.list_watches()] == [
+    assert [str(w.cluster) for w in bot.runtime.store.list_watches()] == [
         "111111111111/us-east-1/prod-db"
     ]
     reply = bot.command("watch 1111/us-east-1/prod-db", expect_reply=False)
@@ -215,7 +221,9 @@ def test_buttons_and_silences_of_a_watch_by_account_region_address(
     assert runner.tick(now + timedelta(minutes=1)).notices == []
     assert "no longer silenced" in reply_text(bot, "unsilence prod-db")
     fired = runner.tick(now + timedelta(minutes=2)).notices
-    assert [(watch.cluster, notice.kind.value) for watch, notice in fired] == [(address, "firing")]
+    assert [(str(watch.cluster), notice.kind.value) for watch, notice in fired] == [
+        (address, "firing")
+    ]
 
     bot.runtime.deliverer(web_client(bot.runtime.settings)).deliver_pending()
     (digest,) = bot.slack.posted("C0DEMO0001")
@@ -225,7 +233,7 @@ def test_buttons_and_silences_of_a_watch_by_account_region_address(
     assert "IAM auth failures · prod-db · 123456789012/us-east-1" in all_text(failures)
     silenced = click(bot, SILENCE_ACTION, buttons[SILENCE_ACTION], "s1")
     assert f"Alerts of `{address}` are silenced until" in silenced["text"]
-    assert set(bot.runtime.store.active_silences(bot.runtime.clock())) == {address}
+    assert set(map(str, bot.runtime.store.active_silences(bot.runtime.clock()))) == {address}
     assert [e.outcome for e in bot.runtime.store.recent_audit(2)] == ["allowed", "allowed"]
 
 
@@ -252,7 +260,10 @@ def test_a_cluster_already_watched_for_a_channel_under_another_name_is_refused(
     settings: Settings, aws: AwsClients, clock: Callable[[], datetime], slack: SlackStandIn
 ) -> None:
     config_watch = make_watch(
-        "edge-db", "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")], source="config"
+        parse_address("edge-db"),
+        "C0OPS00001",
+        [parse_threshold_spec("invalid_token>=5/5m")],
+        source="config",
     )
     runtime = Runtime.build(replace(settings, watches=(config_watch,)), aws=aws, clock=clock)
     with serving(runtime, slack) as bot:
@@ -275,7 +286,7 @@ def test_a_cluster_already_watched_for_a_channel_under_another_name_is_refused(
         assert "Stopped watching `orders-db` for <#C0OPS00001>" in reply_text(
             bot, "unwatch 123456789012/us-east-1/orders-db", **ops
         )
-        assert sorted((w.cluster, w.channel) for w in runtime.store.list_watches()) == [
+        assert sorted((str(w.cluster), w.channel) for w in runtime.store.list_watches()) == [
             ("123456789012/us-east-1/edge-db", "C0SEC00001"),
             ("210987654321/us-east-1/orders-db", "C0OPS00001"),
         ]
@@ -293,16 +304,18 @@ def test_the_digest_posts_a_cluster_once_to_a_channel_however_often_it_is_watche
 ) -> None:
     """A watch saved before duplicates were refused: left out of the digest, marked in the list."""
     threshold = [parse_threshold_spec("invalid_token>=5/5m")]
-    config_watch = make_watch("edge-db", "C0OPS00001", threshold, source="config")
+    config_watch = make_watch(parse_address("edge-db"), "C0OPS00001", threshold, source="config")
     runtime = Runtime.build(replace(settings, watches=(config_watch,)), aws=aws, clock=clock)
-    runtime.store.save_watch(make_watch(EDGE, "C0OPS00001", threshold), now)
-    runtime.store.save_watch(make_watch(EDGE, "C0SEC00001", threshold), now)
+    runtime.store.save_watch(make_watch(parse_address(EDGE), "C0OPS00001", threshold), now)
+    runtime.store.save_watch(make_watch(parse_address(EDGE), "C0SEC00001", threshold), now)
     put_per_minute(aws, "edge-db", INVALID, now, {m: 3.0 for m in range(-10, 1)})
 
     result = runtime.digest_runner().tick(now)
-    fired = sorted((w.channel, w.cluster, w.source) for w, _ in result.notices)
+    fired = sorted((w.channel, str(w.cluster), w.source) for w, _ in result.notices)
     assert fired == [("C0OPS00001", "edge-db", "config"), ("C0SEC00001", EDGE, "slack")]
-    assert [(s.watch.cluster, s.watch.channel) for s in result.skipped] == [(EDGE, "C0OPS00001")]
+    assert [(str(s.watch.cluster), s.watch.channel) for s in result.skipped] == [
+        (EDGE, "C0OPS00001")
+    ]
     left_out = [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest: ")]
     assert left_out == [
         f"digest: 1 watch(es) left out this tick: {EDGE} for C0OPS00001: "

@@ -22,6 +22,7 @@ from bot.charts import (
     metrics_chart,
     per_period,
 )
+from bot.domain.address import Address
 from bot.domain.alerts import Threshold
 from bot.domain.chart_spec import CHART_SPAN, DigestChart, fetch_span, rolling_counts
 from bot.domain.chart_spec import digest_chart as digest_spec
@@ -67,7 +68,9 @@ def a_digest_chart() -> DigestChart:
     counts = tuple(rng.randint(0, 4) for _ in range(40)) + tuple(
         rng.randint(12, 30) for _ in range(20)
     )
-    return DigestChart("prod-db", Family.INVALID_TOKEN, 10, timedelta(minutes=5), END, counts)
+    return DigestChart(
+        Address("prod-db"), Family.INVALID_TOKEN, 10, timedelta(minutes=5), END, counts
+    )
 
 
 def without(report: MetricsReport, family: Family) -> MetricsReport:
@@ -106,7 +109,9 @@ def test_digest_chart_draws_counts_and_the_threshold_line() -> None:
 
 
 def test_digest_chart_of_zeros_still_draws_the_threshold() -> None:
-    chart = DigestChart("prod-db", Family.THROTTLING, 5, timedelta(minutes=5), END, (0,) * 60)
+    chart = DigestChart(
+        Address("prod-db"), Family.THROTTLING, 5, timedelta(minutes=5), END, (0,) * 60
+    )
     image = assert_chart(digest_chart(chart), 900, 360)
     assert colour_pixels(image, THRESHOLD_COLOUR) > 0
 
@@ -187,7 +192,7 @@ def test_digest_spec_ends_with_the_count_the_alert_saw() -> None:
         tuple(END - timedelta(minutes=m) for m in range(90, 0, -1)),
         tuple(float(m % 7) for m in range(90, 0, -1)),
     )
-    spec = digest_spec("prod-db", threshold, series, END)
+    spec = digest_spec(Address("prod-db"), threshold, series, END)
     assert len(spec.counts) == CHART_SPAN / timedelta(minutes=1)
     last_window = sum(v for t, v in zip(series.timestamps, series.values, strict=True)
                       if END - threshold.window <= t < END)  # fmt: skip
@@ -224,7 +229,7 @@ def _minute(moment: datetime) -> int:
 
 def test_names_are_drawn_as_written_never_as_math() -> None:
     """`$\\nosuchcommand$` would make matplotlib's math parser raise: it must stay plain text."""
-    chart = replace(a_digest_chart(), cluster="acct/$\\nosuchcommand$/db")
+    chart = replace(a_digest_chart(), cluster=Address("acct/$\\nosuchcommand$/db"))
     assert_chart(digest_chart(chart), 900, 360)
     report = replace(report_with_data(timedelta(hours=1)), cluster="$\\nosuchcommand$")
     assert_chart(metrics_chart(report), 1200, 600)

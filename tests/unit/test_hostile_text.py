@@ -14,13 +14,15 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.address import Address, parse_address
 from bot.domain.alerts import Notice, NoticeKind, Threshold
 from bot.domain.records import AuthFailure, Family
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import make_watch, parse_threshold_spec
+from bot.services.alerting.group import ClusterNotices
 from bot.slack.mrkdwn import code
 from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
-from bot.slack.render_digest import ClusterNotices, digest_blocks
+from bot.slack.render_digest import digest_blocks
 from bot.slack.render_watches import audit_list, watches_list
 from bot.slack.terminal import audit_table, render_message
 from bot.store.repo import AuditEntry, Silence
@@ -56,6 +58,8 @@ _INVISIBLE = re.compile(
 _EMOJI_RUN = regex.compile(
     r"\p{Extended_Pictographic}[\p{Extended_Pictographic}\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]*"
 )  # fmt: skip
+
+PROD = Address("prod-db")
 
 
 def hidden(text: str, allowed: str = "\n") -> list[str]:
@@ -116,8 +120,10 @@ def test_audit_listing(actions: list[str]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(hostile)
 def test_watch_listing_with_a_hostile_silence_reason(reason: str) -> None:
-    watch = make_watch("prod-db", "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")])
-    listing = WatchListing([watch], {"prod-db": Silence("prod-db", T0, reason, "U0ALICE01")})
+    watch = make_watch(
+        parse_address("prod-db"), "C0OPS00001", [parse_threshold_spec("invalid_token>=5/5m")]
+    )
+    listing = WatchListing([watch], {PROD: Silence(PROD, T0, reason, "U0ALICE01")})
     assert_safe(watches_list(listing, T0).to_dict())
 
 
@@ -132,7 +138,8 @@ def test_digest_with_hostile_users_and_arns(users: list[str]) -> None:
         NoticeKind.FIRING, Family.INSUFFICIENT_PERMISSIONS, len(users), threshold, T0, T0
     )
     items = [
-        ClusterNotices(f"db-{i}", (notice,), summary, True, "03:45–04:00 UTC") for i in range(15)
+        ClusterNotices(Address(f"db-{i}"), (notice,), summary, True, "03:45–04:00 UTC")
+        for i in range(15)
     ]
     text, blocks = digest_blocks(items, T0)
     assert_safe({"text": text, "blocks": [b.to_dict() for b in blocks]})

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.aws.rds import ClusterInfo
+from bot.domain.address import Address, parse_address
 from bot.domain.metrics import METRIC_NAMES, MetricsReport, Series
 from bot.domain.records import AuthFailure
 from bot.domain.summary import FailureSummary
@@ -177,7 +178,9 @@ def watch_for(i: int) -> Watch:
         parse_threshold_spec(s) for s in ("invalid_token>=5/5m", "insufficient_permissions>=1/15m")
     ]
     cluster = f"orders-service-aurora-postgresql-production-{i:03d}"
-    return make_watch(cluster, f"C0OPS{i:05d}", thresholds, repeat=timedelta(hours=4))
+    return make_watch(
+        parse_address(cluster), f"C0OPS{i:05d}", thresholds, repeat=timedelta(hours=4)
+    )
 
 
 def watch_sections(message: dict[str, Any]) -> list[str]:
@@ -200,7 +203,7 @@ def test_what_does_not_fit_is_counted() -> None:
     assert lines[-1] == "…and 30 more"
     assert lines[1:-1] == [watch_line(w) for w in listing.watches[:MAX_LISTED]]
     # When the blocks run out first, the count says so too.
-    huge = [replace(watch_for(i), cluster=f"db-{i}-" + "x" * 2800) for i in range(80)]
+    huge = [replace(watch_for(i), cluster=Address(f"db-{i}-" + "x" * 2800)) for i in range(80)]
     message = watches_list(WatchListing(huge, {}), T0).to_dict()
     assert len(message["blocks"]) <= MAX_BLOCKS
     text = "\n".join(watch_sections(message))

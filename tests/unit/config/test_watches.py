@@ -14,7 +14,7 @@ WATCH = ("[[watch]]", 'cluster = "prod-db"', 'channel = "C0123456789"')
 
 def test_a_watch_with_its_defaults() -> None:
     (watch,) = read_watches(config(*WATCH, 'server_error = { count = 3, window = "10m" }'))
-    assert (watch.cluster, watch.channel, watch.source) == ("prod-db", "C0123456789", "config")
+    assert (str(watch.cluster), watch.channel, watch.source) == ("prod-db", "C0123456789", "config")
     assert (watch.repeat, watch.send_resolved) == (DEFAULT_REPEAT, True)
     (threshold,) = watch.thresholds
     assert (threshold.family, threshold.count, threshold.window) == (

@@ -1,0 +1,32 @@
+"""Stage 6, I/O: the tick's alert states and the digests they owe, in one transaction, under the
+leader's fence (bot/store/fence.py): a scheduler that lost the lead mid-tick writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.services.alerting.evaluate import Evaluation
+from bot.services.alerting.group import ChannelDigest
+from bot.services.alerting.ports import AlertStore, RenderDigest
+from bot.store.fence import Fence
+from bot.store.repo import Digest
+
+
+def outbox_digest(digest: ChannelDigest, render: RenderDigest, end: datetime) -> Digest:
+    """What the outbox holds for a channel: the rendered digest and its chart's spec."""
+    text, blocks = render(digest.listed(), end)
+    return Digest(digest.channel, text, blocks, digest.chart.to_json() if digest.chart else None)
+
+
+def commit(
+    store: AlertStore,
+    evaluation: Evaluation,
+    digests: Sequence[Digest],
+    now: datetime,
+    *,
+    stale: Sequence[str],
+    fence: Fence | None,
+) -> list[int]:
+    """The outbox ids of `digests`; LeaseLost (nothing written) once `fence` no longer holds."""
+    return store.commit_tick(evaluation.changed, digests, now, stale_keys=stale, fence=fence)

@@ -1,0 +1,118 @@
+"""Stage 4, best effort: what a digest shows beside its notices. Each cluster with news of a
+breach gets the log detail of its breaching window (I/O, all at once, within a budget: a digest
+without its detail beats one that is late), and each digest the chart of its family breaching
+hardest (pure, from the metrics collect read)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain.address import Address
+from bot.domain.alerts import NoticeKind
+from bot.domain.chart_spec import DigestChart, digest_chart
+from bot.domain.metrics import FAMILY_METRICS, Series
+from bot.domain.summary import FailureSummary
+from bot.domain.window import Window
+from bot.isolation import Failed, each_alone
+from bot.services.alerting.evaluate import Metrics
+from bot.services.alerting.group import ChannelDigest, ClusterNotices
+from bot.services.alerting.left_out import left_out
+from bot.services.alerting.ports import AwsReads
+
+DIGEST_LOG_EVENT_CAP = 20_000
+DETAIL_BUDGET_SECONDS = 15.0  # for the log detail of all of a tick's digests
+# Notices whose digest carries a chart of the family: news of a breach, not repeats or recoveries.
+CHARTED = frozenset({NoticeKind.FIRING, NoticeKind.ESCALATED})
+LogDetail = tuple[FailureSummary | None, bool]  # the summary; whether the export is on
+DetailKey = tuple[Address, datetime]  # a cluster, and where its detail's window starts
+
+
+def detail_start(item: ClusterNotices, end: datetime) -> datetime | None:
+    """Where the log detail of a cluster with news of a breach begins: its widest window."""
+    breaching = item.breaching
+    return end - max(n.threshold.window for n in breaching) if breaching else None
+
+
+def read_log_details(
+    reads: AwsReads, wanted: Iterable[DetailKey], end: datetime, budget: float
+) -> dict[DetailKey, LogDetail]:
+    """Each wanted detail, all at once. The digest is owed whatever the log says, so a detail
+    that fails, or is not there within `budget` seconds, is only left out (logged, counted)."""
+    fetched = each_alone(
+        {
+            (cluster, start): functools.partial(_log_detail, reads, cluster, Window(start, end))
+            for cluster, start in wanted
+        },
+        alone=reads.failures,
+        budget=budget,
+    )
+    details: dict[DetailKey, LogDetail] = {}
+    for (cluster, start), result in fetched.items():
+        if isinstance(result, Failed):
+            left_out("detail", str(cluster), result)
+        else:
+            details[(cluster, start)] = result
+    return details
+
+
+def _log_detail(reads: AwsReads, cluster: Address, window: Window) -> LogDetail:
+    """Top users, codes and the refused role from the log, when the export is on."""
+    if not reads.log_export_on(cluster):
+        return None, False
+    return reads.log_summary(cluster, window, DIGEST_LOG_EVENT_CAP), True
+
+
+def with_log_detail(
+    digest: ChannelDigest, details: Mapping[DetailKey, LogDetail], end: datetime
+) -> ChannelDigest:
+    """The digest with each breaching cluster's detail, where it was read."""
+    items = []
+    for item in digest.clusters:
+        start = detail_start(item, end)
+        if start is not None:
+            summary, export = details.get((item.cluster, start), (None, None))
+            log_window = f"{start:%H:%M}–{end:%H:%M} UTC"
+            item = replace(item, summary=summary, log_export_on=export, log_window=log_window)
+        items.append(item)
+    return replace(digest, clusters=tuple(items))
+
+
+def chart_of(digest: ChannelDigest, metrics: Metrics, end: datetime) -> DigestChart | None:
+    """One chart per digest: of the family breaching hardest, relative to its threshold (of
+    equals, the first the tick met), among those that fired or escalated."""
+    charts = [
+        digest_chart(
+            item.cluster,
+            notice.threshold,
+            metrics[item.cluster].get(FAMILY_METRICS[notice.family], Series()),
+            end,
+        )
+        for item in digest.clusters
+        for notice in item.notices
+        if notice.kind in CHARTED
+    ]
+    return max(charts, key=lambda chart: chart.breach_ratio, default=None)
+
+
+def enrich(
+    reads: AwsReads,
+    digests: Sequence[ChannelDigest],
+    metrics: Metrics,
+    end: datetime,
+    *,
+    budget: float = DETAIL_BUDGET_SECONDS,
+) -> list[ChannelDigest]:
+    wanted = {
+        (item.cluster, start)
+        for digest in digests
+        for item in digest.clusters
+        if (start := detail_start(item, end)) is not None
+    }
+    details = read_log_details(reads, wanted, end, budget)
+    return [
+        replace(with_log_detail(digest, details, end), chart=chart_of(digest, metrics, end))
+        for digest in digests
+    ]

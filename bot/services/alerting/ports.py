@@ -1,0 +1,85 @@
+"""What the digest pipeline needs from outside, as Protocols: the store it reads and writes, what
+it reads from AWS, whether two names are one cluster, and the renderer. In production bot/store's
+Store, aws_reads.py's AwsAlertReads, bot/cluster_identity.py's ClusterIdentity and the Block Kit
+renderer (bot/slack/render_digest.py) fill them; tests/unit/alerting/fakes.py in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.address import Address
+from bot.domain.alerts import AlertState, StateKey
+from bot.domain.metrics import Series
+from bot.domain.summary import FailureSummary
+from bot.domain.watches import Watch
+from bot.domain.window import Window
+from bot.services.alerting.group import ClusterNotices
+from bot.store.fence import Fence
+from bot.store.repo import Digest
+
+# One channel's digest as (fallback text, Block Kit blocks as dicts), from its clusters (listed
+# in order) and the end of the evaluated windows.
+RenderDigest = Callable[[Sequence[ClusterNotices], datetime], tuple[str, list[dict[str, Any]]]]
+
+
+class WatchSource(Protocol):
+    def list_watches(self) -> list[Watch]:
+        """The watches added from Slack; the config file's are given to the pipeline."""
+        ...
+
+
+class AlertStore(WatchSource, Protocol):
+    def write_held_audit(self) -> None:
+        """Audit entries held while the database was down, written before anything else."""
+        ...
+
+    def alert_states(self) -> dict[StateKey, AlertState]: ...
+
+    def active_silences(self, now: datetime) -> Collection[Address]: ...
+
+    def commit_tick(
+        self,
+        states: Mapping[StateKey, AlertState],
+        digests: Iterable[Digest],
+        now: datetime,
+        *,
+        stale_keys: Iterable[str] = (),
+        fence: Fence | None = None,
+    ) -> list[int]:
+        """States, digests (the outbox) and the removal of stale states, in one transaction;
+        with a fence, only while its lease holds (else LeaseLost, nothing written)."""
+        ...
+
+
+class AwsReads(Protocol):
+    """What a tick reads from AWS. Each read raises one of `failures` when it failed (its place
+    or its cluster could not be read); anything else is a bug, and ends the tick."""
+
+    @property
+    def failures(self) -> tuple[type[Exception], ...]: ...
+
+    def place_of(self, cluster: Address) -> str:
+        """The place (account/region) holding `cluster`, as a key: one metrics read per place."""
+        ...
+
+    def metrics(
+        self, place: str, clusters: Sequence[Address], window: Window
+    ) -> Mapping[Address, Mapping[str, Series]]:
+        """The metrics of `clusters`, all of `place`, in as few calls as can be."""
+        ...
+
+    def log_export_on(self, cluster: Address) -> bool:
+        """Whether the cluster exports its `iam-db-auth-error` log (from its description)."""
+        ...
+
+    def log_summary(self, cluster: Address, window: Window, cap: int) -> FailureSummary | None:
+        """What that log says of `window`, at most `cap` events; None when it has no group yet."""
+        ...
+
+
+class ClusterNames(Protocol):
+    def same(self, one: Address, other: Address) -> bool:
+        """Whether two names are one cluster; AwsError when AWS could not tell."""
+        ...
