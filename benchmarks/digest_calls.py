@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime
 
 from benchmarks.aws_proxy import CountingProxy
-from bot.aws.clients import AwsClients, AwsSettings
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.adapters.store.db import make_engine, migrate
+from bot.adapters.store.repo import Store
 from bot.digest import DigestRunner
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
-from bot.emulator import REGION, embedded_aws
-from bot.store.db import make_engine, migrate
-from bot.store.repo import Store
+from bot.sandbox.aws_emulator import REGION, embedded_aws
 
 
 def main() -> None:

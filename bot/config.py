@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot import redact
-from bot.aws.clients import AwsSettings
-from bot.aws.logs import DEFAULT_EVENT_CAP
-from bot.aws.targets import TargetSpec
+from bot.adapters.aws.clients import AwsSettings
+from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP
+from bot.adapters.aws.targets import TargetSpec
 from bot.domain.access import ANY, AccessPolicy, ClusterAccess
 from bot.domain.address import REGION_PATTERN
 from bot.domain.alerts import DEFAULT_REPEAT
@@ -35,6 +34,7 @@ from bot.domain.watches import (
     validate_channel,
 )
 from bot.domain.window import DEFAULT_MAX_WINDOW, WindowError, parse_duration
+from bot.ops import redact
 from bot.toml_lines import TomlLines
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"

@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.clients import AwsClients
-from bot.aws.errors import AwsError
-from bot.aws.metrics import fetch_all_metrics
-from bot.aws.rds import describe_cluster
-from bot.aws.targets import Targets
-from bot.cluster_identity import ClusterIdentity
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.cloudwatch_metrics import fetch_all_metrics
+from bot.adapters.aws.errors import AwsError
+from bot.adapters.aws.rds import describe_cluster
+from bot.adapters.aws.targets import Targets
+from bot.adapters.store.fence import Fence
+from bot.adapters.store.repo import Digest, StateKey, Store
 from bot.domain.access import AccessPolicy
 from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, Notice, NoticeKind, observe, step
@@ -30,13 +31,12 @@ from bot.domain.records import Family
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import Watch
 from bot.domain.window import Window
-from bot.isolation import TIMED_OUT, Failed, each_alone
-from bot.service import read_log_summary
-from bot.slack.render_digest import ClusterNotices, digest_blocks
-from bot.store.fence import Fence
-from bot.store.repo import Digest, StateKey, Store
-from bot.telemetry import DIGEST_PARTS_FAILED
-from bot.watching import Skipped, deliverable
+from bot.ops.isolation import TIMED_OUT, Failed, each_alone
+from bot.ops.telemetry import DIGEST_PARTS_FAILED
+from bot.services.cluster_identity import ClusterIdentity
+from bot.services.queries import read_log_summary
+from bot.services.watches import Skipped, deliverable
+from bot.views.digest import ClusterNotices, digest_blocks
 
 DIGEST_LOG_EVENT_CAP = 20_000
 # What fails one place's metrics or one cluster's log detail, and no other's.

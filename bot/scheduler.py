@@ -14,19 +14,19 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.adapters.slack.delivery_policy import max_age_from
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.slack.web_client import delivery_client
+from bot.adapters.store.fence import LeaseLost
+from bot.adapters.store.leader import LeaderLock, Lease
+from bot.bootstrap import Runtime
 from bot.config import ConfigError
 from bot.digest import DigestRunner
-from bot.health import DIGEST_BEAT
-from bot.runtime import Runtime
-from bot.slack.client import delivery_client
-from bot.slack.deliver import Deliverer
-from bot.slack.delivery_policy import max_age_from
-from bot.store.fence import LeaseLost
-from bot.store.leader import LeaderLock, Lease
+from bot.services.health import DIGEST_BEAT
 
 LEASE_ENV = "IAMAUTH_LEASE_SECONDS"
 LEASE_TICKS = 2
-# Longer than one post can take (bot/slack/client.py), so a leader busy with a slow post keeps it.
+# Longer than one post can take (bot/adapters/slack/web_client.py), so a leader busy with a slow post keeps it.
 MIN_LEASE = timedelta(seconds=30)
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def lease_ttl(tick: timedelta, env: Mapping[str, str]) -> timedelta:
 
 def default_lease(deliverer: Deliverer, env: Mapping[str, str]) -> Lease:
     store = deliverer.store
-    # On SQLite the job holds the database file's lock first (bot/store/leader.py), so no other
+    # On SQLite the job holds the database file's lock first (bot/adapters/store/leader.py), so no other
     # scheduler can be alive: a lease left behind by a dead one is taken at once.
     return Lease(
         store,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
-from bot.slack.render_logs import ENABLE_LOGS_ACTION
-from handlers.actions import show_failures_clicked, silence_clicked
-from handlers.buttons import button_listener
-from handlers.commands import COMMAND, make_listener
+from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
+from bot.views.log_exports import ENABLE_LOGS_ACTION
+from handlers.actions.buttons import button_listener
+from handlers.actions.digest_buttons import show_failures_clicked, silence_clicked
+from handlers.actions.enable_logs_button import enable_logs_clicked
+from handlers.commands.slash_command import COMMAND, make_listener
 from handlers.context import Deps
-from handlers.log_export_button import enable_logs_clicked
 
 __all__ = ["Deps", "register"]
 

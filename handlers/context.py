@@ -14,17 +14,17 @@ from typing import TypeVar
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import request_id
+from bot.adapters.slack.usergroups import UserGroups
+from bot.adapters.store.outage import unreachable
+from bot.adapters.store.repo import AuditEntry, Store
 from bot.domain.access import AccessPolicy, Decision, Kind
 from bot.domain.window import format_duration
-from bot.service import IamAuthService
-from bot.slack.render import Message
-from bot.slack.usergroups import UserGroups
-from bot.store.outage import unreachable
-from bot.store.repo import AuditEntry, Store
-from bot.telemetry import COMMANDS
-from bot.user_limits import UserRateLimiter
-from bot.watching import WatchService
+from bot.ops import request_id
+from bot.ops.telemetry import COMMANDS
+from bot.ops.user_limits import UserRateLimiter
+from bot.services.queries import IamAuthService
+from bot.services.watches import WatchService
+from bot.views.blocks import Message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -197,4 +197,4 @@ class Prepared:
     cluster: str | None = None  # canonical address text, or None for lists and help
     # A channel the cluster's data will be sent to (a watch's); it must be allowed to read it.
     destination: str | None = None
-    reads_aws: bool = False  # counted against the asker's budget (bot/user_limits.py)
+    reads_aws: bool = False  # counted against the asker's budget (bot/ops/user_limits.py)

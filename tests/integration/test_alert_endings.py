@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.slack.client import web_client
-from bot.slack.deliver import Deliverer
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.slack.web_client import web_client
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_watch_commands import reply_text

@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.aws.clients import AwsClients
-from bot.aws.errors import ClusterNotFound
-from bot.seed import Failure, create_cluster, put_failures
-from bot.service import IamAuthService
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.errors import ClusterNotFound
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
+from bot.services.queries import IamAuthService
 
 
 def count_calls(aws: AwsClients) -> list[str]:
@@ -80,7 +80,7 @@ def test_throttling_is_retried_and_the_reply_says_slower_not_wrong(
 ) -> None:
     from botocore.awsrequest import AWSResponse
 
-    from bot.slack.render import SLOWER_NOT_WRONG, failures_message
+    from bot.views.blocks import SLOWER_NOT_WRONG, failures_message
 
     create_cluster(aws.rds(), "prod-db", iam=True, exports=["iam-db-auth-error"], instances=1)
     put_failures(

@@ -10,22 +10,22 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.slack.web_client import web_client
+from bot.adapters.store.db import make_engine
+from bot.adapters.store.repo import Store
+from bot.bootstrap import Runtime
 from bot.config import Settings
 from bot.digest import DigestRunner
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.alerts import Threshold
 from bot.domain.records import Family
 from bot.domain.watches import make_watch
-from bot.runtime import Runtime
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.deliver import Deliverer
-from bot.slack.serve import LocalServer
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine
-from bot.store.repo import Store
-from bot.watching import NOT_READABLE
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.watches import NOT_READABLE
+from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, PERMISSIONS, put_per_minute
 

@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.aws.targets import Targets
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.targets import Targets
+from bot.bootstrap import Runtime
 from bot.domain.access import AccessPolicy
-from bot.runtime import Runtime
-from bot.seed import create_cluster
-from bot.service import IamAuthService
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.render_logs import ENABLE_LOGS_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers
-from bot.slack.standin import Recorded, SlackStandIn
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import block_actions_body, signed_headers
+from bot.sandbox.slack_standin import Recorded, SlackStandIn
+from bot.services.queries import IamAuthService
+from bot.views.log_exports import ENABLE_LOGS_ACTION
+from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest
 from tests.integration.fake_rds import FakeRdsClients, ModifyRecordingRds
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.logs import JsonLines, log_format
+from bot.ops.logging_setup import JsonLines, log_format
 from tests.conftest import BotUnderTest
 
 

@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.web_client import web_client
+from bot.bootstrap import Runtime
 from bot.config import Settings
-from bot.doctor import run_checks
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.user_rate import UserRate
-from bot.runtime import Runtime
-from bot.seed import Failure, create_cluster, put_failures
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
+from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.doctor import run_checks
+from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
+from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 

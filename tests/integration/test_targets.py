@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.aws.targets import Place, Targets, TargetSpec
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.targets import Place, Targets, TargetSpec
+from bot.bootstrap import Runtime
 from bot.config import ConfigError, load_settings
-from bot.runtime import Runtime
-from bot.seed import Failure, create_cluster, put_metrics
-from bot.service import list_clusters
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.serve import LocalServer
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import Failure, create_cluster, put_metrics
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.queries import list_clusters
+from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 

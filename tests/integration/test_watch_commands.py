@@ -11,19 +11,19 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.web_client import web_client
+from bot.bootstrap import Runtime
 from bot.config import Settings
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.runtime import Runtime
-from bot.seed import create_cluster
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers
-from bot.slack.standin import SlackStandIn
-from bot.watching import WatchService
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import block_actions_body, signed_headers
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.watches import WatchService
+from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
+from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_slash_commands import all_text

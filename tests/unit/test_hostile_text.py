@@ -14,17 +14,17 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.store.repo import AuditEntry, Silence
 from bot.domain.alerts import Notice, NoticeKind, Threshold
 from bot.domain.records import AuthFailure, Family
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.slack.mrkdwn import code
-from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
-from bot.slack.render_digest import ClusterNotices, digest_blocks
-from bot.slack.render_watches import audit_list, watches_list
-from bot.slack.terminal import audit_table, render_message
-from bot.store.repo import AuditEntry, Silence
-from bot.watching import WatchListing
+from bot.services.watches import WatchListing
+from bot.views.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
+from bot.views.digest import ClusterNotices, digest_blocks
+from bot.views.mrkdwn import code
+from bot.views.terminal import audit_table, render_message
+from bot.views.watches import audit_list, watches_list
 from tests.unit.test_render import report_for
 
 T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)

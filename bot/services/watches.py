@@ -1,0 +1,205 @@
+"""Managing watches and silences: what `/iamauth watch`, `unwatch`, `watches`, `silence` and
+`unsilence` do, whatever front end asks. Each change takes the audit entry that records it, written
+in the change's own transaction. Silences name clusters as watches do (bot/domain/address.py).
+
+One watch per cluster and channel: two names of one cluster (bot/services/cluster_identity.py) are one
+watch, so `watch` refuses a second and the digest serves the first only (`deliverable`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.adapters.aws.errors import AwsError
+from bot.adapters.store.repo import AuditEntry, Digest, Farewell, Silence, Store
+from bot.domain.access import AccessPolicy
+from bot.domain.address import parse_address
+from bot.domain.alerts import AlertState
+from bot.domain.records import Family
+from bot.domain.watches import Watch, WatchError
+from bot.services.cluster_identity import ClusterIdentity
+from bot.views.unwatched import unwatched_message
+
+MAX_SILENCE = timedelta(days=30)
+NOT_READABLE = "its channel may not read this cluster"
+
+
+@dataclass(frozen=True)
+class WatchListing:
+    watches: list[Watch]
+    silences: dict[str, Silence]
+    # Watch key → why the digest leaves that watch out (see `deliverable`).
+    not_sent: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    watch: Watch
+    reason: str  # for people: why the digest leaves it out
+
+
+@dataclass(frozen=True)
+class Unwatched:
+    removed: int
+    cluster: str  # as the removed watch named it
+    told: bool  # its channel is owed a last digest: alerts it heard firing are followed no more
+
+
+def origin(watch: Watch) -> str:
+    return "config file" if watch.source == "config" else "added from Slack"
+
+
+def deliverable(
+    watches: Iterable[Watch], policy: AccessPolicy, identity: ClusterIdentity
+) -> tuple[list[Watch], list[Skipped]]:
+    """The watches the digest serves, in order, and those it leaves out: one whose channel may not
+    read its cluster (made before the read rule was, or in the config file), and a second watch
+    of a cluster for a channel (named another way; the first, config before Slack, is served)."""
+    served: dict[tuple[str, str], list[Watch]] = {}  # (channel, short name) → watches served
+    kept: list[Watch] = []
+    skipped: list[Skipped] = []
+    for watch in watches:
+        if not policy.may_read(watch.cluster, watch.channel):
+            skipped.append(Skipped(watch, NOT_READABLE))
+            continue
+        group = served.setdefault((watch.channel, parse_address(watch.cluster).cluster), [])
+        twin = _twin(identity, watch.cluster, group)
+        if twin is not None:
+            reason = f"the same cluster as `{twin.cluster}` ({origin(twin)}) for this channel"
+            skipped.append(Skipped(watch, reason))
+            continue
+        group.append(watch)
+        kept.append(watch)
+    return kept, skipped
+
+
+def _twin(identity: ClusterIdentity, cluster: str, watches: Iterable[Watch]) -> Watch | None:
+    """The first of `watches` that names `cluster`; where that cannot be told, none."""
+    for watch in watches:
+        try:
+            if identity.same(watch.cluster, cluster):
+                return watch
+        except AwsError:
+            continue  # both are served; the tick logs why their place cannot be read
+    return None
+
+
+class WatchService:
+    def __init__(
+        self,
+        store: Store,
+        config_watches: Sequence[Watch],
+        clock: Callable[[], datetime],
+        *,
+        identity: ClusterIdentity | None = None,
+        policy: AccessPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.config_watches = tuple(config_watches)
+        self.clock = clock
+        self.identity = identity or ClusterIdentity(None)
+        self.policy = policy or AccessPolicy()
+
+    def _watching(self, cluster: str, channel: str, watches: Iterable[Watch]) -> Watch | None:
+        """The watch of `channel` among `watches` that names `cluster`, by this text first."""
+        mine = [w for w in watches if w.channel == channel]
+        exact = next((w for w in mine if w.cluster == cluster), None)
+        if exact is not None:
+            return exact
+        try:
+            return next((w for w in mine if self.identity.same(w.cluster, cluster)), None)
+        except AwsError as error:
+            raise WatchError(
+                f"Could not tell whether `{cluster}` is a cluster already watched for "
+                f"<#{channel}>: {error} Nothing was changed."
+            ) from None
+
+    def _config_refusal(self, cluster: str, channel: str, action: str) -> None:
+        watch = self._watching(cluster, channel, self.config_watches)
+        if watch is None:
+            return
+        named = "" if watch.cluster == cluster else f" as `{watch.cluster}`"
+        raise WatchError(
+            f"`{cluster}` is watched for <#{channel}>{named} in the config file; {action} it there."
+        )
+
+    def add(self, watch: Watch, audit: AuditEntry | None = None) -> bool:
+        """Save a Slack watch; True if new, False if it replaced one for the same channel."""
+        self._config_refusal(watch.cluster, watch.channel, "change")
+        twin = self._watching(watch.cluster, watch.channel, self.store.list_watches())
+        if twin is not None and twin.cluster != watch.cluster:
+            raise WatchError(
+                f"`{watch.cluster}` is the cluster `{twin.cluster}`, already watched for "
+                f"<#{watch.channel}> ({origin(twin)}): change that watch with `/iamauth watch "
+                f"{twin.cluster} …`, or `/iamauth unwatch {twin.cluster}` first."
+            )
+        return self.store.save_watch(watch, self.clock(), audit)
+
+    def remove(
+        self,
+        cluster: str,
+        channel: str,
+        audit: AuditEntry | None = None,
+        *,
+        by: str | None = None,
+    ) -> Unwatched:
+        """Delete the Slack watch of `cluster` for `channel` (named either way). A channel that
+        heard one of its alerts firing, and not its end, is told the watch is gone (unless the
+        watch sends no resolved notices): in the same transaction, through the outbox."""
+        self._config_refusal(cluster, channel, "remove")
+        watch = self._watching(cluster, channel, self.store.list_watches())
+        if watch is None:
+            return Unwatched(0, cluster, told=False)
+        told: list[Digest] = []
+        farewell = self._farewell(by, told)
+        removed = self.store.delete_watches(
+            watch.cluster, channel, audit, farewell=farewell, now=self.clock()
+        )
+        return Unwatched(removed, watch.cluster, told=bool(told))
+
+    def _farewell(self, by: str | None, told: list[Digest]) -> Farewell:
+        def last_word(watch: Watch, states: Mapping[Family, AlertState]) -> Digest | None:
+            announced = {f: states[f] for f in sorted(states) if states[f].announced}
+            if not (announced and watch.send_resolved):
+                return None
+            if not self.policy.may_read(watch.cluster, watch.channel):
+                return None  # it may not hear of this cluster at all any more
+            message = unwatched_message(watch.cluster, announced, by)
+            digest = Digest(watch.channel, message.text, [b.to_dict() for b in message.blocks])
+            told.append(digest)
+            return digest
+
+        return last_word
+
+    def listing(self) -> WatchListing:
+        watches = [*self.config_watches, *self.store.list_watches()]
+        _, skipped = deliverable(watches, self.policy, self.identity)
+        return WatchListing(
+            watches,
+            self.store.active_silences(self.clock()),
+            {s.watch.key: s.reason for s in skipped},
+        )
+
+    def silence(
+        self,
+        cluster: str,
+        duration: timedelta,
+        reason: str,
+        by: str | None,
+        audit: AuditEntry | None = None,
+    ) -> datetime:
+        if duration > MAX_SILENCE:
+            raise WatchError("A silence can last at most `30d`.")
+        now = self.clock()
+        until = now + duration
+        self.store.silence(cluster, until, reason[:500], by, now, audit)
+        return until
+
+    def watched_by_short_name(self, cluster: str) -> bool:
+        """Whether a watch names `cluster` alone: a silence of one of its addresses does not
+        cover that watch."""
+        return any(w.cluster == cluster for w in (*self.config_watches, *self.store.list_watches()))
+
+    def unsilence(self, cluster: str, audit: AuditEntry | None = None) -> bool:
+        return self.store.unsilence(cluster, audit)
