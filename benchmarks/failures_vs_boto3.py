@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients, AwsSettings
-from bot.adapters.aws.cloudwatch_logs import iam_log_group
+from bot.domain.cluster import iam_log_group
 from bot.sandbox.aws_emulator import REGION, embedded_aws
 from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
 from bot.services.queries import IamAuthService

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.adapters.aws.clients import AwsClients, AwsSettings
-from bot.adapters.aws.cloudwatch_logs import iam_log_group
 from bot.adapters.slack.web_client import web_client
 from bot.bootstrap import Runtime
 from bot.config import Settings
+from bot.domain.cluster import iam_log_group
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.sandbox.aws_emulator import REGION, embedded_aws
 from bot.sandbox.local_server import LocalServer

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.adapters.aws.cloudwatch_logs import iam_log_group
+from bot.domain.cluster import iam_log_group
 from bot.domain.metrics import FAMILY_METRICS, NAMESPACE
 from bot.domain.records import family_of
 

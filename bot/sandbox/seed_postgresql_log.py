@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.adapters.aws.cloudwatch_logs import postgresql_log_group
+from bot.domain.cluster import postgresql_log_group
 from bot.sandbox.seed_aws import Failure, put_lines
 
 if TYPE_CHECKING:

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients, retries_in_this_thread
-from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP, iam_log_group, read_window
+from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP, read_window
 from bot.adapters.aws.cloudwatch_metrics import MetricQuery, cluster_metrics, get_metric_data
 from bot.adapters.aws.errors import LogGroupMissing
-from bot.adapters.aws.rds import ClusterInfo, describe_cluster, enable_iam_log_export
+from bot.adapters.aws.rds import describe_cluster, enable_iam_log_export
 from bot.adapters.aws.targets import Place, Targets
 from bot.config import Settings
 from bot.domain.address import Address
+from bot.domain.cluster import ClusterInfo, iam_log_group
 from bot.domain.metrics import CLUSTER_DIMENSION, MetricsReport
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients
-from bot.adapters.aws.cloudwatch_logs import postgresql_log_group, read_window
+from bot.adapters.aws.cloudwatch_logs import read_window
 from bot.adapters.aws.errors import AccessDenied, LogGroupMissing
-from bot.adapters.aws.rds import POSTGRESQL_EXPORT, ClusterInfo
+from bot.domain.cluster import POSTGRESQL_EXPORT, ClusterInfo, postgresql_log_group
 from bot.domain.correlate import TOLERANCE_MS, Correlation, correlate
 from bot.domain.pam import PAM_FILTER_PATTERN, WHOLE_SECOND_MS, PamLines
 from bot.domain.summary import FailureSummary

@@ -16,8 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.adapters.aws.cloudwatch_logs import iam_log_group
-from bot.adapters.aws.rds import IAM_LOG_EXPORT, ClusterInfo, enable_export_command
+from bot.domain.cluster import IAM_LOG_EXPORT, ClusterInfo, enable_export_command, iam_log_group
 from bot.domain.hints import hint_for_code
 from bot.domain.metrics import (
     FAMILY_METRICS,

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
-from bot.adapters.aws.cloudwatch_logs import iam_log_group
-from bot.adapters.aws.rds import IAM_LOG_EXPORT, POSTGRESQL_EXPORT, ClusterInfo
+from bot.domain.cluster import IAM_LOG_EXPORT, POSTGRESQL_EXPORT, ClusterInfo, iam_log_group
 from bot.domain.window import format_duration
 from bot.services.queries import ExportChange, LogExports
 from bot.views.blocks import Message, context, section

@@ -3,7 +3,7 @@ blocks). Everything shown here comes from logs: user names, addresses and databa
 
 from __future__ import annotations
 
-from bot.adapters.aws.rds import POSTGRESQL_EXPORT, enable_export_command
+from bot.domain.cluster import POSTGRESQL_EXPORT, enable_export_command
 from bot.domain.correlate import ClientGroup, Correlation
 from bot.domain.pam import PAM_PHRASE
 from bot.services.who_failed_from_where import ClientsAnswer, NoClients

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.adapters.aws.clients import AwsClients
-from bot.adapters.aws.cloudwatch_logs import LogScan, iam_log_group
+from bot.adapters.aws.cloudwatch_logs import LogScan
 from bot.adapters.aws.errors import LogGroupMissing
+from bot.domain.cluster import iam_log_group
 from bot.domain.window import Window
 from bot.sandbox.seed_aws import Failure, format_line, put_lines
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.aws.rds import IAM_LOG_EXPORT, ClusterInfo
+from bot.domain.cluster import IAM_LOG_EXPORT, ClusterInfo
 from bot.ops.cache import TtlCache
 from bot.services.queries import ExportChange, LogExports
 from bot.views.log_exports import (

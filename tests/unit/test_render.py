@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.aws.rds import ClusterInfo
 from bot.adapters.store.repo import AuditEntry
+from bot.domain.cluster import ClusterInfo
 from bot.domain.metrics import METRIC_NAMES, MetricsReport, Series
 from bot.domain.records import AuthFailure
 from bot.domain.summary import FailureSummary

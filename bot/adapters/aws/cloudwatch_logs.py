@@ -26,14 +26,6 @@ if TYPE_CHECKING:
 DEFAULT_EVENT_CAP = 100_000
 
 
-def iam_log_group(cluster: str) -> str:
-    return f"/aws/rds/cluster/{cluster}/iam-db-auth-error"
-
-
-def postgresql_log_group(cluster: str) -> str:
-    return f"/aws/rds/cluster/{cluster}/postgresql"
-
-
 def _ms(moment: Any) -> int:
     return int(moment.timestamp() * 1000)
 

@@ -3,7 +3,6 @@ ModifyDBCluster to turn the `iam-db-auth-error` export on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters.aws.errors import (
@@ -17,33 +16,11 @@ from bot.adapters.aws.errors import (
     error_code,
     error_message,
 )
+from bot.domain.cluster import IAM_LOG_EXPORT, ClusterInfo
 from bot.domain.text import shown
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
-
-IAM_LOG_EXPORT = "iam-db-auth-error"
-POSTGRESQL_EXPORT = "postgresql"  # the engine's own log: who connected from where
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    identifier: str
-    engine: str
-    status: str
-    iam_auth_enabled: bool
-    log_exports: tuple[str, ...]
-    instances: tuple[str, ...]
-    # Exports asked for but not applied yet (the cluster is "modifying").
-    pending_log_exports: tuple[str, ...] = ()
-
-    @property
-    def iam_log_export_on(self) -> bool:
-        return IAM_LOG_EXPORT in self.log_exports
-
-    @property
-    def iam_log_export_pending(self) -> bool:
-        return IAM_LOG_EXPORT in self.pending_log_exports
 
 
 def describe_cluster(client: RDSClient, cluster: str) -> ClusterInfo:
@@ -89,15 +66,6 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
             raise AwsError(f"RDS refused the change: {message}") from None
         raise aws_error(error, "RDS", "rds:ModifyDBCluster") from None
     return info_from(response.get("DBCluster", {}), cluster)
-
-
-def enable_export_command(cluster: str, log_type: str) -> str:
-    """The AWS CLI command that turns `log_type` on, applied now, for a person to run."""
-    return (
-        f"aws rds modify-db-cluster --db-cluster-identifier {cluster} "
-        f'--cloudwatch-logs-export-configuration \'{{"EnableLogTypes":["{log_type}"]}}\' '
-        "--apply-immediately"
-    )
 
 
 def _not_found(cluster: str) -> ClusterNotFound:

@@ -24,8 +24,9 @@ from botocore.session import Session as BotocoreSession
 from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.adapters.aws.credential_redaction import guard_session, register_credentials
 from bot.adapters.aws.errors import AwsError, aws_error
-from bot.adapters.aws.rds import ClusterInfo, info_from
+from bot.adapters.aws.rds import info_from
 from bot.domain.address import Address
+from bot.domain.cluster import ClusterInfo
 from bot.ops import redact
 from bot.ops.telemetry import count_aws_calls
 
