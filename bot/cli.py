@@ -12,14 +12,13 @@ from pathlib import Path
 from bot.adapters.aws.errors import AwsError, AwsSetupError
 from bot.adapters.store.leader import AlreadyRunning
 from bot.adapters.store.repair import UnusableDatabase
-from bot.bootstrap import Runtime
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.metrics import MetricsReport
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 from bot.ops import telemetry
 from bot.ops.logging_setup import configure_logging
-from bot.scheduler import DigestJob, background, blocking, digest_job
+from bot.scheduler import background, blocking
 
 EXIT_DOCTOR = 1  # `doctor` found a required part missing
 EXIT_USAGE = 2  # bad input or configuration, found before anything was asked of AWS
@@ -135,9 +134,9 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
     except (IdentifierError, WindowError) as error:
         print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
         return EXIT_USAGE
-    from bot.services.queries import IamAuthService
+    from bot.bootstrap import terminal_queries
 
-    service = IamAuthService.from_settings(settings)
+    service = terminal_queries(settings)
     chart: MetricsReport | None = None
     try:
         if args.command == "metrics":
@@ -182,7 +181,7 @@ def _write_chart(path: Path, report: MetricsReport, *, as_json: bool) -> bool:
 def _socket_mode(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.web.bolt_app import build_app
+    from bot.bootstrap import Runtime, build_app, leader_digest_job
 
     if not settings.slack_app_token:
         print("iamauth: SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.", file=sys.stderr)
@@ -190,7 +189,7 @@ def _socket_mode(settings: Settings) -> int:
     try:
         runtime = Runtime.build(settings)
         app = build_app(runtime, socket_mode=True)
-        job = _digest_job(runtime)
+        job = leader_digest_job(runtime)
     except (ConfigError, AlreadyRunning, UnusableDatabase) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -205,21 +204,14 @@ def _socket_mode(settings: Settings) -> int:
     return 0
 
 
-def _digest_job(runtime: Runtime) -> DigestJob:
-    """The tick job, with its leader lock; SQLite refuses a second scheduler here."""
-    from bot.adapters.store.leader import claim_or_refuse, leader_lock_for
-
-    lock = leader_lock_for(runtime.store.engine)
-    claim_or_refuse(lock, runtime.store.engine)
-    return digest_job(runtime, lock)
-
-
 def _clock(settings: Settings, *, once: bool) -> int:
+    from bot.bootstrap import Runtime, leader_digest_job
+
     if not settings.slack_bot_token:
         print("iamauth: SLACK_BOT_TOKEN is needed to post digests.", file=sys.stderr)
         return EXIT_USAGE
     try:
-        job = _digest_job(Runtime.build(settings))
+        job = leader_digest_job(Runtime.build(settings))
     except (ConfigError, AlreadyRunning, UnusableDatabase) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -238,16 +230,9 @@ def _clock(settings: Settings, *, once: bool) -> int:
 
 
 def _doctor(settings: Settings) -> int:
-    from bot.adapters.aws.clients import AwsClients
-    from bot.adapters.slack.web_client import web_client
-    from bot.services.doctor import run_checks
+    from bot.bootstrap import doctor_checks
 
-    slack = web_client(settings) if settings.slack_bot_token else None
-    try:
-        aws: AwsClients | AwsError = AwsClients(settings.aws)
-    except AwsError as error:  # reported as a check, beside the Slack ones
-        aws = error
-    checks = run_checks(aws, slack, settings.targets)
+    checks = doctor_checks(settings)
     for check in checks:
         only = f" (only needed for {check.only_for})" if check.only_for and not check.ok else ""
         print(f"{'ok ' if check.ok else 'NO '} {check.name}: {check.detail}{only}")
@@ -263,14 +248,14 @@ def _doctor(settings: Settings) -> int:
 
 
 def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
-    from bot.adapters.store.repo import Store
+    from bot.bootstrap import terminal_audit_log
     from bot.views.json_reports import iso
     from bot.views.terminal import audit_table
 
     if not 1 <= n <= 10_000:
         print("iamauth: -n must be from 1 to 10000.", file=sys.stderr)
         return EXIT_USAGE
-    entries = Store.open(settings.database_url).recent_audit(n)
+    entries = terminal_audit_log(settings).recent(n)
     if as_json:
         print(json.dumps([
             {"at": iso(e.at), "user": e.user_id, "channel": e.channel_id, "action": e.action,
@@ -284,12 +269,10 @@ def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
 
 def _clusters(settings: Settings, *, as_json: bool) -> int:
     from dataclasses import asdict
-    from datetime import UTC, datetime
 
-    from bot.adapters.aws.targets import Targets
-    from bot.services.queries import list_clusters
+    from bot.bootstrap import terminal_clusters
 
-    listing = list_clusters(Targets(settings.targets, settings.aws), datetime.now(UTC))
+    listing = terminal_clusters(settings).listing()
     if as_json:
         print(
             json.dumps(

@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.aws.clients import AwsClients, AwsSettings
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.sandbox.aws_emulator import REGION, embedded_aws, reset
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.sandbox.slack_standin import Recorded, SlackStandIn
-from bot.web.bolt_app import build_app, wsgi_app
 
 
 @pytest.fixture(scope="session")

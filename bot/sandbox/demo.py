@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.adapters.aws.clients import AwsClients, AwsSettings
-from bot.adapters.slack.web_client import web_client
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.domain.cluster import iam_log_group
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
@@ -36,7 +35,6 @@ from bot.sandbox.seed_postgresql_log import put_postgresql_failures
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, UploadedFile
 from bot.views.terminal import render_message
-from bot.web.bolt_app import build_app, wsgi_app
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -107,16 +105,15 @@ def run_demo() -> int:
             database_url=f"sqlite:///{tmp}/iamauth-demo.db",
             watches=(DEMO_WATCH,),
         )
-        aws = AwsClients(settings.aws)
+        runtime = Runtime.build(settings)
         now = datetime.now(UTC)
         print(f"Seeding an embedded AWS emulator at {endpoint} with three clusters…")
         started = time.monotonic()
-        seed(aws, now)
+        seed(runtime.aws, now)
         print(
             f"…done in {time.monotonic() - started:.1f}s: prod-db (log export on), "
             "orders-db (log export off), legacy-db (IAM auth off)."
         )
-        runtime = Runtime.build(settings, aws=aws)
         app = build_app(runtime)
         # Kept after the demo ends, so the charts it posted can be opened.
         charts = Path(tempfile.mkdtemp(prefix="iamauth-demo-charts-"))
@@ -166,7 +163,7 @@ def _own_metrics(url: str) -> None:
 
 def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime, charts: Path) -> None:
     """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it."""
-    deliverer = runtime.deliverer(web_client(runtime.settings))
+    deliverer = runtime.deliverer()
     runner = runtime.digest_runner()
     for label, moment in (
         ("during the burst (20 minutes ago)", now - timedelta(minutes=20)),

@@ -1,39 +1,31 @@
-"""The service layer: the questions people ask, answered from AWS through the adapters.
-
-Handlers and the CLI call these functions; they never touch boto3 themselves.
-"""
+"""What people ask of a cluster: its failures (`/iamauth failures`, `iamauth failures`) and its
+IamDbAuth* metrics, answered from AWS through the adapters, as data. The same question asked again
+within `cache_seconds` is answered from the cache, not from AWS."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.adapters.aws.clients import AwsClients, retries_in_this_thread
 from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP, read_window
-from bot.adapters.aws.cloudwatch_metrics import MetricQuery, cluster_metrics, get_metric_data
+from bot.adapters.aws.cloudwatch_metrics import cluster_metrics
 from bot.adapters.aws.errors import LogGroupMissing
-from bot.adapters.aws.rds import describe_cluster, enable_iam_log_export
-from bot.adapters.aws.targets import Place, Targets
-from bot.config import Settings
+from bot.adapters.aws.rds import describe_cluster
+from bot.adapters.aws.targets import Targets
 from bot.domain.address import Address
 from bot.domain.cluster import ClusterInfo, iam_log_group
-from bot.domain.metrics import CLUSTER_DIMENSION, MetricsReport
+from bot.domain.metrics import MetricsReport
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 from bot.ops.cache import TtlCache
+from bot.ops.clock import Clock, utc_now
+from bot.services.places import as_address, locate
 from bot.services.who_failed_from_where import ClientsAnswer, who_failed_from_where
 
-Clock = Callable[[], datetime]
 DEFAULT_CACHE_SECONDS = 30.0
-# Following a log-export change until the cluster is `available` again (Aurora: a few minutes).
-MODIFY_POLL_SECONDS = 15.0
-MODIFY_TIMEOUT_SECONDS = 20 * 60.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -51,11 +43,6 @@ class FailuresReport:
     @property
     def log_export_on(self) -> bool:
         return self.cluster.iam_log_export_on
-
-
-def _as_address(cluster: str | Address) -> Address:
-    """Callers may name a cluster by its identifier alone (`prod-db`)."""
-    return cluster if isinstance(cluster, Address) else Address(cluster)
 
 
 def read_log_summary(
@@ -79,7 +66,7 @@ def read_log_summary(
     return summary
 
 
-class IamAuthService:
+class QueryService:
     def __init__(
         self,
         aws: AwsClients,
@@ -89,39 +76,26 @@ class IamAuthService:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         cache_clock: Callable[[], float] = time.monotonic,
         targets: Targets | None = None,
-        modify_poll_seconds: float = MODIFY_POLL_SECONDS,
-        modify_timeout_seconds: float = MODIFY_TIMEOUT_SECONDS,
     ) -> None:
         self.aws = aws
-        self.modify_poll_seconds = modify_poll_seconds
-        self.modify_timeout_seconds = modify_timeout_seconds
         self.targets = targets
         self.event_cap = event_cap
         self.clock = clock
         self._cache: TtlCache[object] = TtlCache(cache_seconds, cache_clock)
 
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, aws: AwsClients | None = None, clock: Clock = utc_now
-    ) -> IamAuthService:
-        aws = aws or AwsClients(settings.aws)
-        return cls(
-            aws,
-            event_cap=settings.event_cap,
-            clock=clock,
-            cache_seconds=settings.cache_seconds,
-            targets=Targets(settings.targets, aws.settings),
-        )
-
     def window(self, duration: timedelta) -> Window:
         return Window.ending_at(self.clock(), duration)
+
+    def forget(self) -> None:
+        """Drop every cached answer: a change (a log export turned on) made them wrong."""
+        self._cache.clear()
 
     def failures(
         self, cluster: str | Address, duration: timedelta, clients: bool = False
     ) -> FailuresReport:
         """Failures of the window ending now (or the same answer, if asked in the last 30 s).
         `clients` also matches them to the postgresql log: who failed from where."""
-        address = _as_address(cluster)
+        address = as_address(cluster)
         report = self._cache.get(
             ("failures", str(address), duration, clients),
             lambda: self._failures(address, duration, clients),
@@ -132,23 +106,17 @@ class IamAuthService:
     def metrics(
         self, cluster: str | Address, duration: timedelta
     ) -> tuple[ClusterInfo, MetricsReport]:
-        address = _as_address(cluster)
+        address = as_address(cluster)
         answer = self._cache.get(
             ("metrics", str(address), duration), lambda: self._metrics(address, duration)
         )
         assert isinstance(answer, tuple)
         return answer
 
-    def _place(self, address: Address) -> tuple[AwsClients, str]:
-        """The clients of the place holding the cluster, and its label ("" with one place)."""
-        if self.targets is None:
-            return self.aws, ""
-        return self.targets.locate(address, self.aws)
-
     def _failures(self, address: Address, duration: timedelta, clients: bool) -> FailuresReport:
         retries_in_this_thread(reset=True)
         window = self.window(duration)
-        aws, place = self._place(address)
+        aws, place = locate(self.aws, self.targets, address)
         info = describe_cluster(aws.rds(), address.cluster)
         metrics = cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
         summary: FailureSummary | None = None
@@ -169,97 +137,6 @@ class IamAuthService:
 
     def _metrics(self, address: Address, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:
         window = self.window(duration)
-        aws, _ = self._place(address)
+        aws, _ = locate(self.aws, self.targets, address)
         info = describe_cluster(aws.rds(), address.cluster)
         return info, cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
-
-    # Log exports --------------------------------------------------------------------------------
-    def log_exports(self, cluster: str | Address) -> LogExports:
-        """The cluster's log exports, read fresh (never cached): people ask this to follow a change."""
-        address = _as_address(cluster)
-        aws, place = self._place(address)
-        return LogExports(describe_cluster(aws.rds(), address.cluster), place)
-
-    def enable_iam_log_export(self, cluster: str | Address) -> ExportChange:
-        """Turn the `iam-db-auth-error` export on, unless it is on or being turned on already."""
-        address = _as_address(cluster)
-        aws, place = self._place(address)
-        info = describe_cluster(aws.rds(), address.cluster)
-        if info.iam_log_export_on or info.iam_log_export_pending:
-            return ExportChange(info, place, requested=False)
-        changed = enable_iam_log_export(aws.rds(), info.identifier)
-        # Answers cached before the change say "export off": none may be served after it.
-        self._cache.clear()
-        return ExportChange(changed, place, requested=True)
-
-    def wait_for_iam_log_export(self, cluster: str | Address) -> ClusterInfo | None:
-        """Poll until the cluster is `available` with the export on; None after the timeout.
-        Both are checked: right after ModifyDBCluster a cluster may still say `available`."""
-        address = _as_address(cluster)
-        aws, _ = self._place(address)
-        deadline = time.monotonic() + self.modify_timeout_seconds
-        while True:
-            info = describe_cluster(aws.rds(), address.cluster)
-            if info.status == "available" and info.iam_log_export_on:
-                self._cache.clear()
-                return info
-            if time.monotonic() + self.modify_poll_seconds > deadline:
-                return None
-            time.sleep(self.modify_poll_seconds)
-
-
-@dataclass(frozen=True)
-class LogExports:
-    cluster: ClusterInfo
-    place: str = ""  # `account/region` when iamauth watches more than one
-
-
-@dataclass(frozen=True)
-class ExportChange:
-    cluster: ClusterInfo  # as ModifyDBCluster answered, or as described when nothing was asked
-    place: str
-    requested: bool  # False: the export was on, or being turned on, already; nothing was called
-
-
-@dataclass(frozen=True)
-class ClusterRow:
-    place: str
-    cluster: str
-    log_export_on: bool
-    failures_24h: int
-
-
-@dataclass(frozen=True)
-class ClusterListing:
-    rows: list[ClusterRow]
-    problems: list[str]  # places that could not be read, in one sentence each
-
-
-def list_clusters(targets: Targets, now: datetime) -> ClusterListing:
-    """Clusters with IAM auth enabled in every place, with their last-24h failure count: one
-    DescribeDBClusters listing and one batched GetMetricData call per place, places in parallel."""
-    window = Window(now - timedelta(hours=24), now)
-
-    def place_rows(place: Place) -> list[ClusterRow]:
-        clusters = [c for c in targets.inventory(place, fresh=True) if c.iam_auth_enabled]
-        if not clusters:
-            return []
-        queries = [
-            MetricQuery("IamDbAuthConnectionFailure", CLUSTER_DIMENSION, c.identifier)
-            for c in clusters
-        ]
-        series = get_metric_data(targets.clients(place).cloudwatch(), queries, window, 3600)
-        return [
-            ClusterRow(place.label, c.identifier, c.iam_log_export_on, round(s.total))
-            for c, s in zip(clusters, series, strict=True)
-        ]
-
-    rows: list[ClusterRow] = []
-    problems: list[str] = []
-    for place, result in targets.each_place(place_rows):
-        if isinstance(result, Exception):
-            problems.append(f"{place.label}: {result}")
-        else:
-            rows.extend(result)
-    rows.sort(key=lambda r: (-r.failures_24h, r.place, r.cluster))
-    return ClusterListing(rows, problems)

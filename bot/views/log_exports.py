@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmO
 
 from bot.domain.cluster import IAM_LOG_EXPORT, POSTGRESQL_EXPORT, ClusterInfo, iam_log_group
 from bot.domain.window import format_duration
-from bot.services.queries import ExportChange, LogExports
+from bot.services.log_exports import ExportChange, LogExports
 from bot.views.blocks import Message, context, section
 from bot.views.mrkdwn import code, escape
 

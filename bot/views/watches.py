@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from bot.adapters.store.repo import AuditEntry
 from bot.domain.watches import Watch
 from bot.domain.window import format_duration
-from bot.services.queries import ClusterListing
+from bot.services.clusters import ClusterListing
 from bot.services.watches import WatchListing
 from bot.views.blocks import MAX_BLOCKS, Message, context, section
 from bot.views.mrkdwn import code, escape, quoted, shorten

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.web.request_limits import web_limits
 
 CONFIG_MODULE = "python:bot.web.gunicorn_conf"
-APP = "bot.web.bolt_app:create_wsgi_app()"
+APP = "bot.bootstrap:create_wsgi_app()"
 # gthread, whose threads are given only requests that have arrived whole.
 WORKER_CLASS = "bot.web.gunicorn_worker.RequestBufferingWorker"
 

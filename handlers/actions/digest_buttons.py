@@ -84,7 +84,7 @@ def show_failures_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) ->
         return
     click, (address, duration) = accepted
     message, outcome = run_job(
-        lambda: failures_message(deps.service.failures(address, duration)), FAILURES_BUTTON
+        lambda: failures_message(deps.queries.failures(address, duration)), FAILURES_BUTTON
     )
     click.audit(deps, outcome, "" if outcome == "allowed" else message.text)
     respond(**message.to_dict(), response_type="ephemeral", replace_original=False)

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.adapters.aws.errors import AwsError
 from bot.domain.access import Kind
 from bot.domain.address import Address, parse_address
-from bot.services.queries import ExportChange
+from bot.services.log_exports import ExportChange
 from bot.views.blocks import Message
 from bot.views.log_exports import (
     ENABLE_LOGS_ACTION,
@@ -52,7 +52,7 @@ def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> N
     changes: list[ExportChange] = []
 
     def request() -> Message:
-        changes.append(deps.service.enable_iam_log_export(address))
+        changes.append(deps.log_exports.enable_iam_log_export(address))
         change = changes[0]
         return (
             clicked_reply(change.cluster.identifier)
@@ -89,7 +89,7 @@ def follow_change(
     started = time.monotonic()
     info, problem = None, ""
     try:
-        info = deps.service.wait_for_iam_log_export(address)
+        info = deps.log_exports.wait_for_iam_log_export(address)
     except AwsError as error:
         problem = str(error)
     except Exception:

@@ -22,4 +22,4 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     n = int(request.words[0]) if request.words else DEFAULT_ENTRIES
     if not 1 <= n <= MAX_ENTRIES:
         raise UsageError(USAGE)
-    return Prepared(lambda: audit_list(deps.read(lambda: deps.store.recent_audit(n))), Kind.ADMIN)
+    return Prepared(lambda: audit_list(deps.read(lambda: deps.audit_log.recent(n))), Kind.ADMIN)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.adapters.aws.targets import Targets
 from bot.domain.access import Kind
-from bot.services.queries import list_clusters
 from bot.views.blocks import Message
 from bot.views.hidden_note import with_hidden_note
 from bot.views.watches import clusters_message
@@ -18,11 +16,9 @@ from handlers.context import CommandRequest, Deps, Prepared
 def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     if request.words:
         raise UsageError("Usage: `/iamauth clusters`")
-    service = deps.service
-    targets = service.targets or Targets((), service.aws.settings)
 
     def run() -> Message:
-        listing = list_clusters(targets, deps.clock())
+        listing = deps.clusters.listing()
         rows, hidden = deps.policy.readable(listing.rows, lambda r: r.cluster, request.channel_id)
         message = clusters_message(replace(listing, rows=rows))
         return with_hidden_note(message, hidden, "cluster", "clusters")

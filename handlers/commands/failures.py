@@ -14,7 +14,7 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     query = cluster_query("failures", request.words, deps.max_window, (CLIENTS_WORD,))
     clients = CLIENTS_WORD in query.flags
     return Prepared(
-        lambda: failures_message(deps.service.failures(query.address, query.duration, clients)),
+        lambda: failures_message(deps.queries.failures(query.address, query.duration, clients)),
         Kind.READ,
         str(query.address),
         reads_aws=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.domain.access import Kind
 from bot.domain.address import Address
-from bot.services.queries import ExportChange
+from bot.services.log_exports import ExportChange
 from bot.views.blocks import Message
 from bot.views.log_exports import already_on_message, enable_offer, logs_message
 from handlers.commands.args import UsageError, cluster_address
@@ -26,7 +26,7 @@ def _one_cluster(subcommand: str, words: list[str]) -> Address:
 def prepare_logs(request: CommandRequest, deps: Deps) -> Prepared:
     address = _one_cluster("logs", request.words)
     return Prepared(
-        lambda: logs_message(deps.service.log_exports(address), str(address)),
+        lambda: logs_message(deps.log_exports.read(address), str(address)),
         Kind.READ,
         str(address),
         reads_aws=True,
@@ -37,7 +37,7 @@ def prepare_enable_logs(request: CommandRequest, deps: Deps) -> Prepared:
     address = _one_cluster("enable-logs", request.words)
 
     def offer() -> Message:
-        exports = deps.service.log_exports(address)
+        exports = deps.log_exports.read(address)
         info = exports.cluster
         if info.iam_log_export_on or info.iam_log_export_pending:
             return already_on_message(ExportChange(info, exports.place, requested=False))

@@ -13,7 +13,7 @@ def prepare(request: CommandRequest, deps: Deps) -> Prepared:
     query = cluster_query("metrics", request.words, deps.max_window)
 
     def answer() -> Message:
-        info, report = deps.service.metrics(query.address, query.duration)
+        info, report = deps.queries.metrics(query.address, query.duration)
         message = metrics_message(info, report)
         # A chart of nothing says no more than the text already does.
         if report.has_data:

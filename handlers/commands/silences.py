@@ -40,7 +40,7 @@ def silence_job(
         try:
             until = deps.commit(
                 trail,
-                lambda audit: deps.watching.silence(cluster, duration, reason, user_id, audit),
+                lambda audit: deps.watches.silence(cluster, duration, reason, user_id, audit),
             )
         except WatchError as error:
             return plain(str(error))
@@ -62,7 +62,7 @@ def silence_job(
 def _watched_by_short_name(deps: Deps, cluster: str) -> bool:
     """For a note after the silence was stored: where the store fails now, no note."""
     try:
-        return deps.watching.watched_by_short_name(cluster)
+        return deps.watches.watched_by_short_name(cluster)
     except SQLAlchemyError:
         log.warning("could not tell whether a watch names %s alone", cluster, exc_info=True)
         return False
@@ -87,7 +87,7 @@ def prepare_unsilence(request: CommandRequest, deps: Deps) -> Prepared:
     cluster = str(cluster_address(request.words[0]))
 
     def run() -> Message:
-        if deps.commit(request.trail, lambda audit: deps.watching.unsilence(cluster, audit)):
+        if deps.commit(request.trail, lambda audit: deps.watches.unsilence(cluster, audit)):
             return plain(f":bell: Alerts of `{cluster}` are no longer silenced.")
         return plain(f"`{cluster}` was not silenced.")
 

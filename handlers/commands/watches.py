@@ -60,7 +60,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
 
     def run() -> Message:
         try:
-            new = deps.commit(request.trail, lambda audit: deps.watching.add(watch, audit))
+            new = deps.commit(request.trail, lambda audit: deps.watches.add(watch, audit))
         except WatchError as error:
             return plain(str(error))
         return watch_saved(watch, new)
@@ -85,7 +85,7 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
         try:
             unwatched = deps.commit(
                 request.trail,
-                lambda audit: deps.watching.remove(cluster, channel, audit, by=request.user_id),
+                lambda audit: deps.watches.remove(cluster, channel, audit, by=request.user_id),
             )
         except WatchError as error:
             return plain(str(error))
@@ -106,14 +106,14 @@ def prepare_list(request: CommandRequest, deps: Deps) -> Prepared:
         raise UsageError("Usage: `/iamauth watches`")
 
     def run() -> Message:
-        listing = deps.read(deps.watching.listing)
+        listing = deps.read(deps.watches.listing)
         here = request.channel_id
         watches, hidden = deps.policy.readable(listing.watches, lambda w: w.cluster, here)
         silences, hidden_silences = deps.policy.readable(
             listing.silences.values(), lambda s: s.cluster, here
         )
         shown = WatchListing(watches, {s.cluster: s for s in silences}, listing.not_sent)
-        message = watches_list(shown, deps.watching.clock())
+        message = watches_list(shown, deps.watches.clock())
         hidden += hidden_silences
         return with_hidden_note(message, hidden, "watch or silence", "watches or silences")
 

@@ -15,13 +15,12 @@ from sqlalchemy import Engine, text
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.store.db import make_engine
 from bot.adapters.store.models import Base
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_signing import block_actions_body, signed_headers
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.views.digest import SILENCE_ACTION
-from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest
 from tests.integration.test_slash_commands import all_text
 

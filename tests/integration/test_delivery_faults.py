@@ -15,10 +15,10 @@ from prometheus_client import REGISTRY
 
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.store.leader import leader_lock_for
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, digest_job
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.sandbox.slack_standin import Recorded, SlackStandIn
-from bot.scheduler import DigestJob, digest_job
+from bot.scheduler import DigestJob
 from tests.conftest import run_iamauth
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_store_and_leader import clock_env, write_config

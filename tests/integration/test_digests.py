@@ -15,7 +15,7 @@ from bot.adapters.slack.outbox_delivery import Deliverer
 from bot.adapters.slack.web_client import web_client
 from bot.adapters.store.db import make_engine
 from bot.adapters.store.repo import Store
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.digest import DigestRunner
 from bot.domain.access import AccessPolicy, ClusterAccess
@@ -25,7 +25,6 @@ from bot.domain.watches import make_watch
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.services.watches import NOT_READABLE
-from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, PERMISSIONS, put_per_minute
 

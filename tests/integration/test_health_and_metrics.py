@@ -28,7 +28,7 @@ from bot.adapters.slack.web_client import web_client
 from bot.adapters.store.db import make_engine
 from bot.adapters.store.leader import leader_lock_for
 from bot.adapters.store.repo import Store
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.digest import DigestRunner
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.seed_aws import create_cluster
@@ -36,7 +36,6 @@ from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.scheduler import DigestJob
 from bot.services.health import DIGEST_BEAT, STALE_TICKS
-from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_demo_and_web import ROOT, free_port, procfile_web_command

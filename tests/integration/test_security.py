@@ -16,7 +16,7 @@ import pytest
 
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.slack.web_client import web_client
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.user_rate import UserRate
@@ -26,7 +26,6 @@ from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.services.doctor import run_checks
 from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
-from bot.web.bolt_app import build_app, wsgi_app
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
@@ -180,7 +179,7 @@ def test_secrets_never_reach_logs_or_replies(
         raise RuntimeError(f"boom with {token} and {bot.secret} inside")
 
     replies = [bot.command("failures prod-db").response, bot.command("failures ghost-db").response]
-    monkeypatch.setattr(bot.runtime.service, "metrics", explode)
+    monkeypatch.setattr(bot.runtime.queries, "metrics", explode)
     replies.append(bot.command("metrics prod-db").response)
     texts = [str(r.body) for r in replies if r is not None]
     assert "details are logged" in texts[-1]

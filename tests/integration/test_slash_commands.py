@@ -218,7 +218,7 @@ def test_more_than_ten_thousand_events_over_several_streams_are_all_counted(
 
 
 def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now: datetime) -> None:
-    from bot.services.queries import IamAuthService
+    from bot.services.queries import QueryService
     from bot.views.blocks import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error"], instances=1)
@@ -233,7 +233,7 @@ def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now:
     ]
     put_failures(aws.logs(), "busy-db", failures, streams=2)
     put_metrics(aws.cloudwatch(), "busy-db", failures, 0, now - timedelta(hours=1), now)
-    service = IamAuthService(aws, event_cap=20, clock=lambda: now)
+    service = QueryService(aws, event_cap=20, clock=lambda: now)
     report = service.failures("busy-db", timedelta(hours=1))
     summary = report.summary
     assert summary is not None

@@ -255,7 +255,7 @@ def test_a_policy_without_the_postgresql_groups_still_answers_the_rest(
 def test_a_postgresql_log_over_the_cap_is_read_newest_first_and_says_so(
     aws: AwsClients, now: datetime
 ) -> None:
-    from bot.services.queries import IamAuthService
+    from bot.services.queries import QueryService
     from bot.views.blocks import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
@@ -269,7 +269,7 @@ def test_a_postgresql_log_over_the_cap_is_read_newest_first_and_says_so(
         for x in pam_lines(t, user, Client("10.0.0.9", 40000 + n, "app", 500 + n))
     ]
     put_postgresql_lines(aws.logs(), "busy-db", "busy-db-1", lines)
-    service = IamAuthService(aws, event_cap=5, clock=lambda: now)
+    service = QueryService(aws, event_cap=5, clock=lambda: now)
     answer = service.failures("busy-db", timedelta(hours=1), clients=True).clients
     assert answer is not None
     assert answer.correlation is not None
@@ -292,13 +292,13 @@ def test_the_demo_seed_writes_a_postgresql_log_that_matches_its_failures(
         SERVICE_CLIENTS,
         put_postgresql_failures,
     )
-    from bot.services.queries import IamAuthService
+    from bot.services.queries import QueryService
 
     create_cluster(aws.rds(), "demo-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
     failures = demo_failures(now, random.Random(5))
     put_failures(aws.logs(), "demo-db", failures)
     put_postgresql_failures(aws.logs(), "demo-db", failures, random.Random(6))
-    report = IamAuthService(aws, clock=lambda: now).failures(
+    report = QueryService(aws, clock=lambda: now).failures(
         "demo-db", timedelta(hours=24), clients=True
     )
     assert report.clients is not None

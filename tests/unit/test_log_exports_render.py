@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.domain.cluster import IAM_LOG_EXPORT, ClusterInfo
 from bot.ops.cache import TtlCache
-from bot.services.queries import ExportChange, LogExports
+from bot.services.log_exports import ExportChange, LogExports
 from bot.views.log_exports import (
     already_on_message,
     enable_done,
