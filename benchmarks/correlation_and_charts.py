@@ -7,17 +7,17 @@ failures and their `FATAL: PAM authentication failed` lines from the `postgresql
 lines the bot's filter pattern lets through), formatted as RDS writes them, in two shapes:
 "busy", one service failing ~1,000 times a second from three addresses, and "spread", 50 services
 failing over an hour. Each PAM line is stamped in whole seconds within -0.8/+0.3 s of its failure
-and ~4% of failures have none (as bot/sandbox/seed_postgresql_log.py seeds them), so close to 96% must match:
-a case more than 2 points below the failures that have a line is printed as "not sane". Both logs
-are read in pages of 10,000 lines, as FilterLogEvents returns them. Measured: the iam read with and
-without keeping the events `clients` needs, parsing the PAM lines (`PamLines`), matching
+and ~4% of failures have none (as bot/sandbox/seed_postgresql_log.py seeds them), so close to 96%
+must match: a case more than 2 points below the failures that have a line is printed as "not sane".
+Both logs are read in pages of 10,000 lines, as FilterLogEvents returns them. Measured: the iam read
+with and without keeping the events `clients` needs, parsing the PAM lines (`PamLines`), matching
 (`correlate`), and the peak RSS growth of all that. Each case runs in a fresh process, so its peak
 RSS is its own.
 
 Charts (`/iamauth metrics` and the digest's thread): `draw_metrics_chart` for 1h, 24h and 7d of
-realistic metrics and `draw_digest_chart` for a firing threshold, the median of --runs draws after one
-warm-up, and the PNG size; and, in fresh processes, the cold `import bot.views.chart_drawing` (matplotlib and
-numpy), its RSS, and the first draw after it. The issue set no goals for these.
+realistic metrics and `draw_digest_chart` for a firing threshold, the median of --runs draws after
+one warm-up, and the PNG size; and, in fresh processes, the cold `import bot.views.chart_drawing`
+(matplotlib and numpy), its RSS, and the first draw after it. The issue set no goals for these.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ RATES = {
 }
 
 # Run in a fresh interpreter (`-c`): the bot has its domain modules loaded before the first chart,
-# so only bot.views.chart_drawing itself (matplotlib, numpy) is timed; then the first chart drawn after it.
+# so only bot.views.chart_drawing itself (matplotlib, numpy) is timed; then the first chart drawn
+# after it.
 COLD_CODE = """
 import json, time
 from benchmarks.correlation_and_charts import metrics_report, peak_rss_mb

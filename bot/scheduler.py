@@ -45,8 +45,8 @@ def lease_ttl(tick: timedelta, env: Mapping[str, str]) -> timedelta:
 
 def default_lease(deliverer: Deliverer, env: Mapping[str, str]) -> Lease:
     store = deliverer.store
-    # On SQLite the job holds the database file's lock first (bot/adapters/store/leader.py), so no other
-    # scheduler can be alive: a lease left behind by a dead one is taken at once.
+    # On SQLite the job holds the database file's lock first (bot/adapters/store/leader.py), so no
+    # other scheduler can be alive: a lease left behind by a dead one is taken at once.
     return Lease(
         store,
         ttl=lease_ttl(deliverer.tick, env),

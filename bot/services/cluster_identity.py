@@ -1,5 +1,6 @@
 """Whether two names are one cluster: `edge-db` and `123456789012/us-east-1/edge-db` are, when
-iamauth finds `edge-db` in that place (bot/domain/address.py names, bot/adapters/aws/targets.py places).
+iamauth finds `edge-db` in that place (bot/domain/address.py names, bot/adapters/aws/targets.py
+places).
 
 Two watches of one cluster for one channel would post each of its lines twice, so `watch` refuses
 the second and the digest serves one (bot/services/watches.py `deliverable`)."""

@@ -1,5 +1,5 @@
-"""Which clients answer for a cluster: the place holding it, among the targets (bot/adapters/aws/
-targets.py), or the process's own clients where no targets are given."""
+"""Which clients answer for a cluster: the place holding it, among the targets
+(bot/adapters/aws/targets.py), or the process's own clients where no targets are given."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """`iamauth web`: gunicorn serving the WSGI app, the same command line as the Procfile's `web:`.
 
-gunicorn runs in a fresh process (exec) rather than inside this one: bot/web/gunicorn_conf.py must set
-PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported, and this process imported it
-already (the CLI imports the runtime).
+gunicorn runs in a fresh process (exec) rather than inside this one: bot/web/gunicorn_conf.py must
+set PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported, and this process imported
+it already (the CLI imports bot/ops/telemetry.py).
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ Logs: gunicorn's own loggers (gunicorn.error, gunicorn.access) go to the root ha
 JSON lines like the bot's (IAMAUTH_LOG_FORMAT=text for text).
 
 Limits: the worker class (bot/web/gunicorn_worker.py) gives a thread only a request that has arrived
-whole within IAMAUTH_REQUEST_TIMEOUT_SECONDS, and the guard on /slack/events (bot/adapters/slack/
-request_guard.py) caps the body at IAMAUTH_MAX_BODY_BYTES; the settings below bound the rest.
+whole within IAMAUTH_REQUEST_TIMEOUT_SECONDS, and the guard on /slack/events
+(bot/web/request_guard.py) caps the body at IAMAUTH_MAX_BODY_BYTES; the settings below bound the
+rest.
 """
 
 from __future__ import annotations

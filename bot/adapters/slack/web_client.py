@@ -43,7 +43,8 @@ class CountingWebClient(WebClient):
 
 
 # A digest's post retries nothing but a short 429 inside one call, so one call lasts at most this
-# long; bot/adapters/slack/outbox_delivery.py keeps every other process off a row it posts for longer than that.
+# long; bot/adapters/slack/outbox_delivery.py keeps every other process off a row it posts for
+# longer than that.
 DELIVERY_TIMEOUT_SECONDS = 5
 DELIVERY_RATE_LIMIT_RETRIES = 1
 MAX_RETRY_AFTER_SECONDS = 3  # waited inside the call; a longer Retry-After goes back to the outbox

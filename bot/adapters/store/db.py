@@ -105,7 +105,8 @@ def migrate(engine: Engine, scripts: Path = MIGRATIONS) -> None:
     """Bring the schema to the newest revision in one transaction: all of the upgrade or none of
     it, wherever the process stops. Safe from several processes at once: PostgreSQL serialises
     them with an advisory lock in env.py, SQLite with a file lock here (and BEGIN IMMEDIATE).
-    A SQLite file an older iamauth left half-migrated is repaired first (bot/adapters/store/repair.py)."""
+    A SQLite file an older iamauth left half-migrated is repaired first
+    (bot/adapters/store/repair.py)."""
     config = Config()
     config.set_main_option("script_location", str(scripts))
     database = sqlite_file(engine)

@@ -60,8 +60,8 @@ class PostgresLeaderLock:
 
 class Lease:
     """This process's claim to lead the digest scheduler: the `leases` row `name`, held for `ttl`
-    past each renewal (bot/adapters/store/fence.py). `at_once`: the caller knows no other holder can be
-    alive (SQLite, under the file lock), so a lease left by a dead process is taken at once."""
+    past each renewal (bot/adapters/store/fence.py). `at_once`: the caller knows no other holder can
+    be alive (SQLite, under the file lock), so a lease left by a dead process is taken at once."""
 
     def __init__(
         self,

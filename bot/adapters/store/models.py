@@ -89,10 +89,12 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ts: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
-    # What to draw under the digest (see bot/views/chart_drawing.py), posted in its thread after it; or None.
+    # What to draw under the digest (see bot/views/chart_drawing.py), posted in its thread after it;
+    # or None.
     chart: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # The attempt under way: who claimed the row (the lease epoch; 0 without a lease), when, and
-    # until when no one else may try it (see bot/adapters/slack/outbox_delivery.py). None between attempts.
+    # until when no one else may try it (see bot/adapters/slack/outbox_delivery.py). None between
+    # attempts.
     claim_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,5 +1,6 @@
 """While the database cannot be reached: telling that apart from other storage errors, and holding
-the audit entries it could not take until it can (bot/adapters/store/repo.py writes them first thing)."""
+the audit entries it could not take until it can (bot/adapters/store/repo.py writes them first
+thing)."""
 
 from __future__ import annotations
 

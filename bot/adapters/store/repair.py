@@ -1,8 +1,8 @@
 """SQLite files an older iamauth left half-migrated, put back to the revision they record.
 
-Before migrations ran in one transaction (bot/adapters/store/db.py), pysqlite committed each DDL statement
-of an upgrade's first step as it ran, until the step's first row write opened a transaction. A
-process stopped there left that step's new tables, indexes, columns or batch copies
+Before migrations ran in one transaction (bot/adapters/store/db.py), pysqlite committed each DDL
+statement of an upgrade's first step as it ran, until the step's first row write opened a
+transaction. A process stopped there left that step's new tables, indexes, columns or batch copies
 (`_alembic_tmp_*`) behind while `alembic_version` still named the revision before (or none), and
 every later start failed (`table watches already exists`). Such leftovers are additions only, and
 empty: the step's row writes were rolled back, and no start succeeded since. Dropping them gives

@@ -442,7 +442,7 @@ class Store:
         with self.session() as session:
             return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
 
-    # The scheduler's lease (bot/adapters/store/fence.py) -------------------------------------------
+    # The scheduler's lease (bot/adapters/store/fence.py) ----------------------------------
     def take_lease(
         self, name: str, holder: str, now: datetime, ttl: timedelta, *, at_once: bool = False
     ) -> int | None:
