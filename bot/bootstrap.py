@@ -44,6 +44,8 @@ from bot.services.health import health
 from bot.services.log_exports import LogExportService
 from bot.services.queries import QueryService
 from bot.services.watches import WatchService
+from bot.views.chart_files import digest_png
+from bot.views.unwatched import unwatched_digest
 from bot.web.bolt_app import bolt_app
 from bot.web.request_limits import web_limits
 from bot.web.wsgi import wsgi_routes
@@ -113,6 +115,7 @@ class Runtime:
                 clock,
                 identity=ClusterIdentity(targets),
                 policy=settings.access,
+                farewell=unwatched_digest,
             ),
             audit_log=AuditLog(store),
             clock=clock,
@@ -131,7 +134,9 @@ class Runtime:
 
     def deliverer(self, client: WebClient | None = None) -> Deliverer:
         """Posting the outbox; by default with the client for answers (the demo's, the tests')."""
-        return Deliverer(self.store, client or web_client(self.settings), self.clock)
+        return Deliverer(
+            self.store, client or web_client(self.settings), self.clock, draw_chart=digest_png
+        )
 
 
 # Slack: the Bolt app and the web process ------------------------------------------------------
@@ -215,6 +220,7 @@ def digest_job(
         runtime.clock,
         tick=timedelta(seconds=runtime.settings.tick_seconds),
         max_age=max_age_from(env),
+        draw_chart=digest_png,
     )
     return DigestJob(runtime.digest_runner(), deliverer, lock, default_lease(deliverer, env))
 

@@ -124,8 +124,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.views.blocks import failures_message, metrics_message
+    from bot.views.failures import failures_message
     from bot.views.json_reports import failures_json, metrics_json
+    from bot.views.metrics import metrics_message
     from bot.views.terminal import render_message
 
     try:

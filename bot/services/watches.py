@@ -1,15 +1,17 @@
 """Managing watches and silences: what `/iamauth watch`, `unwatch`, `watches`, `silence` and
 `unsilence` do, whatever front end asks. Each change takes the audit entry that records it, written
 in the change's own transaction. Silences name clusters as watches do (bot/domain/address.py).
+Refusals are data (the WatchError subclasses below); bot/views/watches.py words them.
 
-One watch per cluster and channel: two names of one cluster (bot/services/cluster_identity.py) are one
-watch, so `watch` refuses a second and the digest serves the first only (`deliverable`)."""
+One watch per cluster and channel: two names of one cluster (bot/services/cluster_identity.py) are
+one watch, so `watch` refuses a second and the digest serves the first only (`deliverable`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.adapters.aws.errors import AwsError
 from bot.adapters.store.repo import AuditEntry, Digest, Farewell, Silence, Store
@@ -19,10 +21,38 @@ from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.domain.watches import Watch, WatchError
 from bot.services.cluster_identity import ClusterIdentity
-from bot.views.unwatched import unwatched_message
 
 MAX_SILENCE = timedelta(days=30)
 NOT_READABLE = "its channel may not read this cluster"
+# The last digest of an unwatched cluster (bot/views/unwatched.py): the cluster, the alerts its
+# channel heard firing and not ending, who unwatched it → (fallback text, Block Kit blocks).
+FarewellView = Callable[
+    [str, Mapping[Family, AlertState], str | None], tuple[str, list[dict[str, Any]]]
+]
+
+
+class UndecidedIdentity(WatchError):
+    """Whether `cluster` is a cluster already watched for `channel` could not be told (AWS)."""
+
+    def __init__(self, cluster: str, channel: str, reason: str) -> None:
+        super().__init__(f"{cluster} for {channel}: {reason}")
+        self.cluster, self.channel, self.reason = cluster, channel, reason
+
+
+class WatchedInConfig(WatchError):
+    """`cluster` is watched for `channel` in the config file (as `watch.cluster`): changed there."""
+
+    def __init__(self, cluster: str, channel: str, watch: Watch, action: str) -> None:
+        super().__init__(f"{cluster} for {channel} is in the config file")
+        self.cluster, self.channel, self.watch, self.action = cluster, channel, watch, action
+
+
+class WatchedAsTwin(WatchError):
+    """`watch` names a cluster that `twin` watches for the same channel under another name."""
+
+    def __init__(self, watch: Watch, twin: Watch) -> None:
+        super().__init__(f"{watch.cluster} is {twin.cluster} for {watch.channel}")
+        self.watch, self.twin = watch, twin
 
 
 @dataclass(frozen=True)
@@ -94,12 +124,15 @@ class WatchService:
         *,
         identity: ClusterIdentity | None = None,
         policy: AccessPolicy | None = None,
+        farewell: FarewellView | None = None,
     ) -> None:
         self.store = store
         self.config_watches = tuple(config_watches)
         self.clock = clock
         self.identity = identity or ClusterIdentity(None)
         self.policy = policy or AccessPolicy()
+        # None: an unwatched channel is not told (only services built without views).
+        self.farewell = farewell
 
     def _watching(self, cluster: str, channel: str, watches: Iterable[Watch]) -> Watch | None:
         """The watch of `channel` among `watches` that names `cluster`, by this text first."""
@@ -110,30 +143,19 @@ class WatchService:
         try:
             return next((w for w in mine if self.identity.same(w.cluster, cluster)), None)
         except AwsError as error:
-            raise WatchError(
-                f"Could not tell whether `{cluster}` is a cluster already watched for "
-                f"<#{channel}>: {error} Nothing was changed."
-            ) from None
+            raise UndecidedIdentity(cluster, channel, str(error)) from None
 
     def _config_refusal(self, cluster: str, channel: str, action: str) -> None:
         watch = self._watching(cluster, channel, self.config_watches)
-        if watch is None:
-            return
-        named = "" if watch.cluster == cluster else f" as `{watch.cluster}`"
-        raise WatchError(
-            f"`{cluster}` is watched for <#{channel}>{named} in the config file; {action} it there."
-        )
+        if watch is not None:
+            raise WatchedInConfig(cluster, channel, watch, action)
 
     def add(self, watch: Watch, audit: AuditEntry | None = None) -> bool:
         """Save a Slack watch; True if new, False if it replaced one for the same channel."""
         self._config_refusal(watch.cluster, watch.channel, "change")
         twin = self._watching(watch.cluster, watch.channel, self.store.list_watches())
         if twin is not None and twin.cluster != watch.cluster:
-            raise WatchError(
-                f"`{watch.cluster}` is the cluster `{twin.cluster}`, already watched for "
-                f"<#{watch.channel}> ({origin(twin)}): change that watch with `/iamauth watch "
-                f"{twin.cluster} …`, or `/iamauth unwatch {twin.cluster}` first."
-            )
+            raise WatchedAsTwin(watch, twin)
         return self.store.save_watch(watch, self.clock(), audit)
 
     def remove(
@@ -161,12 +183,12 @@ class WatchService:
     def _farewell(self, by: str | None, told: list[Digest]) -> Farewell:
         def last_word(watch: Watch, states: Mapping[Family, AlertState]) -> Digest | None:
             announced = {f: states[f] for f in sorted(states) if states[f].announced}
-            if not (announced and watch.send_resolved):
+            if not (announced and watch.send_resolved) or self.farewell is None:
                 return None
             if not self.policy.may_read(watch.cluster, watch.channel):
                 return None  # it may not hear of this cluster at all any more
-            message = unwatched_message(watch.cluster, announced, by)
-            digest = Digest(watch.channel, message.text, [b.to_dict() for b in message.blocks])
+            text, blocks = self.farewell(watch.cluster, announced, by)
+            digest = Digest(watch.channel, text, blocks)
             told.append(digest)
             return digest
 

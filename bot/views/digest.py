@@ -7,13 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    DividerBlock,
-    HeaderBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
 
 from bot.domain.alerts import Notice, NoticeKind
 from bot.domain.hints import hint_for_family

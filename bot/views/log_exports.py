@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
+from bot.adapters.aws.errors import AwsError, ChangeDenied, ClusterBusy
 from bot.domain.cluster import IAM_LOG_EXPORT, POSTGRESQL_EXPORT, ClusterInfo, iam_log_group
 from bot.domain.window import format_duration
 from bot.services.log_exports import ExportChange, LogExports
@@ -207,3 +208,12 @@ def enable_not_done(
 
 def _duration(seconds: float) -> str:
     return f"{round(seconds)} s" if seconds < 60 else format_duration(timedelta(seconds=seconds))
+
+
+def change_refused(error: AwsError) -> str:
+    """Why turning the export on did not happen, with what to do next from Slack."""
+    if isinstance(error, ClusterBusy):
+        return f"{error} Try again when `/iamauth logs` shows it `available`."
+    if isinstance(error, ChangeDenied):
+        return f"The bot may not call {error.action} (only `enable-logs` needs it; {error.remedy})."
+    return str(error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
@@ -43,3 +44,11 @@ def unwatched_message(
             context("`/iamauth watches` lists what is watched."),
         ],
     )
+
+
+def unwatched_digest(
+    cluster: str, announced: Mapping[Family, AlertState], by: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """unwatched_message as the outbox stores it: (fallback text, Block Kit blocks)."""
+    message = unwatched_message(cluster, announced, by)
+    return message.text, [block.to_dict() for block in message.blocks]

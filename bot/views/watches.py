@@ -1,43 +1,24 @@
-"""Replies of the watch and silence commands."""
+"""Replies of `/iamauth watch`, `unwatch` and `watches`, and the words for a refused watch or
+silence (bot/services/watches.py refuses with data)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import Block
-
-from bot.adapters.store.repo import AuditEntry
-from bot.domain.watches import Watch
+from bot.domain.watches import Watch, WatchError
 from bot.domain.window import format_duration
-from bot.services.clusters import ClusterListing
-from bot.services.watches import WatchListing
-from bot.views.blocks import MAX_BLOCKS, Message, context, section
-from bot.views.mrkdwn import code, escape, quoted, shorten
+from bot.services.watches import (
+    UndecidedIdentity,
+    Unwatched,
+    WatchedAsTwin,
+    WatchedInConfig,
+    WatchListing,
+    origin,
+)
+from bot.views.blocks import MAX_BLOCKS, Message, context, plain, section, sections
+from bot.views.mrkdwn import escape, quoted
 
 MAX_LISTED = 100  # watches; a longer list is a config file's job to show
-# Of Slack's 3,000 characters a section: room for the "…and N more" line.
-SECTION_CHARS = 2900
-
-
-def _sections(lines: Sequence[str], max_sections: int, max_lines: int | None = None) -> list[Block]:
-    """Lines grouped into at most `max_sections` sections, cut only between lines; the last line
-    counts what did not fit (or was past `max_lines`)."""
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for line in lines[:max_lines]:
-        cut = shorten(line, SECTION_CHARS)  # one overlong line is cut, never its neighbours
-        if chunks[-1] and size + len(cut) > SECTION_CHARS:
-            if len(chunks) == max_sections:
-                break
-            chunks.append([])
-            size = 0
-        chunks[-1].append(cut)
-        size += len(cut) + 1
-    left_out = len(lines) - sum(len(chunk) for chunk in chunks)
-    if left_out:
-        chunks[-1].append(f"…and {left_out:,} more")
-    return [section("\n".join(chunk)) for chunk in chunks if chunk]
 
 
 def watch_line(watch: Watch, not_sent: str = "") -> str:
@@ -65,7 +46,7 @@ def watches_list(listing: WatchListing, now: datetime) -> Message:
         + (f" ({quoted(s.reason, 100)})" if s.reason else "")
         for s in listing.silences.values()
     ]
-    silence_blocks = _sections([":no_bell: *Silenced*", *silenced], 10) if silenced else []
+    silence_blocks = sections([":no_bell: *Silenced*", *silenced], 10) if silenced else []
     if listing.watches:
         lines = [
             "*Watches*",
@@ -73,50 +54,43 @@ def watches_list(listing: WatchListing, now: datetime) -> Message:
         ]
         # Every block but the silences and the closing context may list watches.
         room = MAX_BLOCKS - len(silence_blocks) - 1
-        blocks = _sections(lines, room, max_lines=1 + MAX_LISTED)
+        blocks = sections(lines, room, max_lines=1 + MAX_LISTED)
     else:
         blocks = [section("Nothing is watched yet. Try `/iamauth watch prod-db`.")]
     blocks += [*silence_blocks, context(f"As of {now:%Y-%m-%d %H:%M} UTC")]
     return Message(text=f"{len(listing.watches)} watches", blocks=blocks)
 
 
-def plain(text: str) -> Message:
-    return Message(text=text, blocks=[section(text)])
+def watch_refusal(error: WatchError) -> str:
+    """Why a watch, unwatch or silence was refused, for the person who asked."""
+    if isinstance(error, UndecidedIdentity):
+        return (
+            f"Could not tell whether `{error.cluster}` is a cluster already watched for "
+            f"<#{error.channel}>: {error.reason} Nothing was changed."
+        )
+    if isinstance(error, WatchedInConfig):
+        named = "" if error.watch.cluster == error.cluster else f" as `{error.watch.cluster}`"
+        return (
+            f"`{error.cluster}` is watched for <#{error.channel}>{named} in the config file; "
+            f"{error.action} it there."
+        )
+    if isinstance(error, WatchedAsTwin):
+        watch, twin = error.watch, error.twin
+        return (
+            f"`{watch.cluster}` is the cluster `{twin.cluster}`, already watched for "
+            f"<#{watch.channel}> ({origin(twin)}): change that watch with `/iamauth watch "
+            f"{twin.cluster} …`, or `/iamauth unwatch {twin.cluster}` first."
+        )
+    return str(error)
 
 
-def audit_line(entry: AuditEntry) -> str:
-    """One audit entry; the action is the person's own text, shown as code."""
-    detail = f" — {quoted(entry.detail, 200)}" if entry.detail else ""
-    return (
-        f"{entry.at:%Y-%m-%d %H:%M:%S} {code(entry.user_id, 20)} in {code(entry.channel_id, 20)}: "
-        f"{code(entry.action, 200)} *{entry.outcome}*{detail}"
+def unwatch_reply(unwatched: Unwatched, cluster: str, channel: str) -> Message:
+    """`cluster` as the person named it; `unwatched.cluster` as the removed watch did."""
+    if not unwatched.removed:
+        return plain(f"`{cluster}` was not watched for <#{channel}>.")
+    told = (
+        " The channel is told that the alerts it heard firing are followed no more."
+        if unwatched.told
+        else ""
     )
-
-
-def audit_list(entries: list[AuditEntry]) -> Message:
-    if not entries:
-        return plain("The audit log is empty.")
-    blocks = _sections([audit_line(e) for e in entries], MAX_BLOCKS)
-    return Message(text=f"The last {len(entries)} audit entries", blocks=blocks)
-
-
-MAX_CLUSTERS_LISTED = 60
-NO_CLUSTERS = "No cluster with IAM database authentication enabled was found."
-
-
-def clusters_message(listing: ClusterListing) -> Message:
-    rows = listing.rows
-    lines = [
-        f"`{escape(r.place)}/{escape(r.cluster)}`: *{r.failures_24h:,}* failures in 24h · "
-        + ("log export on" if r.log_export_on else "_log export off_")
-        for r in rows
-    ]
-    problems = (
-        [section(":warning: " + escape("; ".join(listing.problems)))] if listing.problems else []
-    )
-    blocks = _sections(
-        ["*Clusters with IAM auth*", *(lines or [NO_CLUSTERS])],
-        MAX_BLOCKS - len(problems),
-        max_lines=1 + MAX_CLUSTERS_LISTED,
-    )
-    return Message(text=f"{len(rows)} clusters with IAM auth", blocks=[*blocks, *problems])
+    return plain(f"Stopped watching `{unwatched.cluster}` for <#{channel}>.{told}")

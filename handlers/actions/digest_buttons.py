@@ -13,12 +13,12 @@ from slack_bolt import Respond
 from bot.domain.access import Kind
 from bot.domain.address import Address, parse_address
 from bot.domain.window import DEFAULT_WINDOW, parse_duration
-from bot.views.blocks import failures_message
 from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
+from bot.views.failures import failures_message
 from handlers.actions.buttons import accept_click
 from handlers.commands.silences import silence_job
-from handlers.commands.slash_command import run_job
 from handlers.context import Deps
+from handlers.jobs import run_job
 
 # Names the clicks are counted under in iamauth_commands_total.
 SILENCE_BUTTON, FAILURES_BUTTON = "button:silence", "button:show-failures"

@@ -22,14 +22,15 @@ from bot.views.blocks import Message
 from bot.views.log_exports import (
     ENABLE_LOGS_ACTION,
     already_on_message,
+    change_refused,
     clicked_reply,
     enable_done,
     enable_not_done,
     enable_requested,
 )
 from handlers.actions.buttons import accept_click
-from handlers.commands.slash_command import run_job
 from handlers.context import Deps
+from handlers.jobs import run_job
 
 log = logging.getLogger(__name__)
 # The name the clicks are counted under in iamauth_commands_total.
@@ -60,7 +61,7 @@ def enable_logs_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> N
             else already_on_message(change)
         )
 
-    message, outcome = run_job(request, ENABLE_LOGS_BUTTON)
+    message, outcome = run_job(request, ENABLE_LOGS_BUTTON, refusal=change_refused)
     if not changes:  # AWS said no: the offer stays, the clicker learns why
         click.audit(deps, outcome, message.text)
         respond(**message.to_dict(), response_type="ephemeral", replace_original=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.domain.access import Kind
-from bot.views.watches import audit_list
+from bot.views.audit_log import audit_list
 from handlers.commands.args import UsageError
 from handlers.context import CommandRequest, Deps, Prepared
 

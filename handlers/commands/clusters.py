@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from bot.domain.access import Kind
 from bot.views.blocks import Message
+from bot.views.clusters import clusters_message
 from bot.views.hidden_note import with_hidden_note
-from bot.views.watches import clusters_message
 from handlers.commands.args import UsageError
 from handlers.context import CommandRequest, Deps, Prepared
 

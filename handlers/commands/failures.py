@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.access import Kind
-from bot.views.blocks import failures_message
+from bot.views.failures import failures_message
 from handlers.commands.args import cluster_query
 from handlers.context import CommandRequest, Deps, Prepared
 

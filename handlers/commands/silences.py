@@ -16,9 +16,9 @@ from bot.domain.address import Address
 from bot.domain.watches import WatchError
 from bot.domain.window import WindowError, parse_duration
 from bot.services.watches import MAX_SILENCE
-from bot.views.blocks import Message
-from bot.views.mrkdwn import escape, shorten
-from bot.views.watches import plain
+from bot.views.blocks import Message, plain
+from bot.views.silences import silenced, unsilenced
+from bot.views.watches import watch_refusal
 from handlers.commands.args import UsageError, cluster_address
 from handlers.context import AuditTrail, CommandRequest, Deps, Job, Prepared
 
@@ -43,18 +43,9 @@ def silence_job(
                 lambda audit: deps.watches.silence(cluster, duration, reason, user_id, audit),
             )
         except WatchError as error:
-            return plain(str(error))
-        because = f" ({escape(shorten(reason, 200))})" if reason else ""
-        uncovered = ""
-        if address.account and _watched_by_short_name(deps, address.cluster):
-            uncovered = (
-                f" Watches of plain `{address.cluster}` are not covered: "
-                f"`/iamauth silence {address.cluster} …` silences those."
-            )
-        return plain(
-            f":no_bell: Alerts of `{cluster}` are silenced until {until:%Y-%m-%d %H:%M} UTC{because}. "
-            f"They are still evaluated; `/iamauth unsilence` ends it early.{uncovered}"
-        )
+            return plain(watch_refusal(error))
+        watched = bool(address.account) and _watched_by_short_name(deps, address.cluster)
+        return silenced(address, until, reason, short_name_watched=watched)
 
     return run
 
@@ -87,8 +78,7 @@ def prepare_unsilence(request: CommandRequest, deps: Deps) -> Prepared:
     cluster = str(cluster_address(request.words[0]))
 
     def run() -> Message:
-        if deps.commit(request.trail, lambda audit: deps.watches.unsilence(cluster, audit)):
-            return plain(f":bell: Alerts of `{cluster}` are no longer silenced.")
-        return plain(f"`{cluster}` was not silenced.")
+        was = deps.commit(request.trail, lambda audit: deps.watches.unsilence(cluster, audit))
+        return unsilenced(cluster, was)
 
     return Prepared(run, Kind.CHANGE, cluster)

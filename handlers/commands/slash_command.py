@@ -13,36 +13,26 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
-from bot.adapters.aws.errors import AwsError
 from bot.ops import request_id
-from bot.views.blocks import Message, error_message, help_message
+from bot.views.blocks import Message, error_message
+from bot.views.help import help_message
 from bot.views.mrkdwn import code
-from handlers.commands import audit, clusters, failures, log_exports, metrics, silences, watches
 from handlers.commands.args import UsageError
-from handlers.context import AuditTrail, CommandRequest, Deps, Job, NothingChanged, Prepared
+from handlers.context import AuditTrail, CommandRequest, Deps, Prepared
+from handlers.jobs import run_job
 
 COMMAND = "/iamauth"
 PUBLIC_WORD = "public"
 
+# Reads a subcommand's words into the work to do after the ack (UsageError: typed wrong).
 Prepare = Callable[[CommandRequest, Deps], Prepared]
-ROUTES: Mapping[str, Prepare] = {
-    "failures": failures.prepare,
-    "metrics": metrics.prepare,
-    "watch": watches.prepare_watch,
-    "unwatch": watches.prepare_unwatch,
-    "watches": watches.prepare_list,
-    "silence": silences.prepare_silence,
-    "unsilence": silences.prepare_unsilence,
-    "audit": audit.prepare,
-    "clusters": clusters.prepare,
-    "logs": log_exports.prepare_logs,
-    "enable-logs": log_exports.prepare_enable_logs,
-}
 
 log = logging.getLogger(__name__)
 
 
-def make_listener(deps: Deps) -> Callable[..., None]:
+def make_listener(deps: Deps, routes: Mapping[str, Prepare]) -> Callable[..., None]:
+    """The listener of `/iamauth`; `routes`: each subcommand's Prepare (handlers/__init__.py)."""
+
     def on_iamauth(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
@@ -51,7 +41,7 @@ def make_listener(deps: Deps) -> Callable[..., None]:
         public = any(w.lower() == PUBLIC_WORD for w in words)
         words = [w for w in words if w.lower() != PUBLIC_WORD]
         subcommand = words[0].lower() if words else "help"
-        prepare = ROUTES.get(subcommand)
+        prepare = routes.get(subcommand)
         counted = subcommand if subcommand == "help" or prepare else "unknown"
         trail = AuditTrail(user, channel, action, counted)
         if subcommand == "help":
@@ -98,19 +88,3 @@ def _respond(respond: Respond, message: Message, *, public: bool) -> None:
         respond(**message.to_dict(), response_type="in_channel" if public else "ephemeral")
     except Exception:
         log.exception("posting the reply to response_url failed")
-
-
-def run_job(job: Job, what: str) -> tuple[Message, str]:
-    """Run a prepared job; errors become a plain sentence. Returns the reply and the outcome.
-    An unexpected error's reply names the request id that is on its log lines."""
-    rid = request_id.current() or request_id.new_id()  # a listener not wrapped in new_request
-    try:
-        return job(), "allowed"
-    except (AwsError, NothingChanged) as error:
-        log.info("request %s (%s): %s", rid, what, error)
-        return error_message(str(error)), "error"
-    except Exception:
-        log.exception("request %s (%s) failed", rid, what)
-        return error_message(
-            f"Something went wrong inside iamauth (request `{rid}`); the details are logged."
-        ), "error"

@@ -12,9 +12,9 @@ from bot.domain.alerts import DEFAULT_REPEAT
 from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse_threshold_spec
 from bot.domain.window import WindowError, parse_duration
 from bot.services.watches import WatchListing
-from bot.views.blocks import Message
+from bot.views.blocks import Message, plain
 from bot.views.hidden_note import with_hidden_note
-from bot.views.watches import plain, watch_saved, watches_list
+from bot.views.watches import unwatch_reply, watch_refusal, watch_saved, watches_list
 from handlers.commands.args import UsageError, channel_ref, cluster_address
 from handlers.context import CommandRequest, Deps, Prepared
 
@@ -62,7 +62,7 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
         try:
             new = deps.commit(request.trail, lambda audit: deps.watches.add(watch, audit))
         except WatchError as error:
-            return plain(str(error))
+            return plain(watch_refusal(error))
         return watch_saved(watch, new)
 
     return Prepared(run, Kind.CHANGE, cluster, destination=channel)
@@ -88,15 +88,8 @@ def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:
                 lambda audit: deps.watches.remove(cluster, channel, audit, by=request.user_id),
             )
         except WatchError as error:
-            return plain(str(error))
-        if not unwatched.removed:
-            return plain(f"`{cluster}` was not watched for <#{channel}>.")
-        told = (
-            " The channel is told that the alerts it heard firing are followed no more."
-            if unwatched.told
-            else ""
-        )
-        return plain(f"Stopped watching `{unwatched.cluster}` for <#{channel}>.{told}")
+            return plain(watch_refusal(error))
+        return unwatch_reply(unwatched, cluster, channel)
 
     return Prepared(run, Kind.CHANGE, cluster)
 

@@ -78,7 +78,7 @@ def test_throttling_is_retried_and_the_reply_says_slower_not_wrong(
 ) -> None:
     from botocore.awsrequest import AWSResponse
 
-    from bot.views.blocks import SLOWER_NOT_WRONG, failures_message
+    from bot.views.failures import SLOWER_NOT_WRONG, failures_message
 
     create_cluster(aws.rds(), "prod-db", iam=True, exports=["iam-db-auth-error"], instances=1)
     put_failures(

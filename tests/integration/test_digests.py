@@ -25,6 +25,7 @@ from bot.domain.watches import make_watch
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_standin import SlackStandIn
 from bot.services.watches import NOT_READABLE
+from bot.views.chart_files import digest_png
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, PERMISSIONS, put_per_minute
 
@@ -176,7 +177,7 @@ class Crash(BaseException):
 def fresh_deliverer(runtime: Runtime) -> Deliverer:
     """What a restarted process has: new connections, new clients, the same database."""
     store = Store(make_engine(runtime.settings.database_url))
-    return Deliverer(store, web_client(runtime.settings), runtime.clock)
+    return Deliverer(store, web_client(runtime.settings), runtime.clock, draw_chart=digest_png)
 
 
 def firing_outbox(aws: AwsClients, runtime: Runtime, now: datetime) -> None:

@@ -219,7 +219,7 @@ def test_more_than_ten_thousand_events_over_several_streams_are_all_counted(
 
 def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now: datetime) -> None:
     from bot.services.queries import QueryService
-    from bot.views.blocks import failures_message
+    from bot.views.failures import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error"], instances=1)
     # One failure a minute, 10.5 to 59.5 minutes ago: the newest 20 are all from "new_svc".

@@ -256,7 +256,7 @@ def test_a_postgresql_log_over_the_cap_is_read_newest_first_and_says_so(
     aws: AwsClients, now: datetime
 ) -> None:
     from bot.services.queries import QueryService
-    from bot.views.blocks import failures_message
+    from bot.views.failures import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
     recent = [Failure(now - timedelta(minutes=m), "app", "InvalidToken") for m in (3, 2, 1)]

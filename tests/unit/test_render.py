@@ -19,7 +19,9 @@ from bot.domain.watches import Watch, make_watch, parse_threshold_spec
 from bot.domain.window import Window
 from bot.services.queries import FailuresReport
 from bot.services.watches import WatchListing
-from bot.views.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, failures_message, metrics_message
+from bot.views.blocks import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.views.failures import failures_message
+from bot.views.metrics import metrics_message
 from bot.views.mrkdwn import block_quote_code, code, escape
 from bot.views.terminal import audit_table, render_message
 from bot.views.watches import MAX_LISTED, watch_line, watches_list

@@ -1,7 +1,7 @@
 """Errors the AWS adapters raise, worded for the person who asked.
 
-botocore's exceptions stop at the adapters (bot/adapters/aws/*.py): `aws_error` turns each into one of
-these, with one plain sentence, so that neither a Slack reply nor a terminal shows a traceback.
+botocore's exceptions stop at the adapters (bot/adapters/aws/*.py): `aws_error` turns each into one
+of these, with one plain sentence, so that neither a Slack reply nor a terminal shows a traceback.
 """
 
 from __future__ import annotations
@@ -70,6 +70,22 @@ class LogGroupMissing(AwsError):
 
 class ClusterBusy(AwsError):
     """The cluster cannot be changed in its current state (modifying, stopped, …)."""
+
+    def __init__(self, cluster: str) -> None:
+        super().__init__(
+            f"`{cluster}` cannot be changed right now: it is busy or not available "
+            "(modifying, stopped, upgrading…)."
+        )
+        self.cluster = cluster
+
+
+class ChangeDenied(AccessDenied):
+    """The bot may read but not make a change: its IAM policy lacks `action`."""
+
+    def __init__(self, action: str, remedy: str) -> None:
+        super().__init__(f"The bot may not call {action} ({remedy}).")
+        self.action = action
+        self.remedy = remedy
 
 
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from bot.adapters.aws.errors import (
     ACCESS_DENIED_CODES,
     BOTOCORE_ERRORS,
-    AccessDenied,
     AwsError,
+    ChangeDenied,
     ClusterBusy,
     ClusterNotFound,
     aws_error,
@@ -50,15 +50,11 @@ def enable_iam_log_export(client: RDSClient, cluster: str) -> ClusterInfo:
         if code == "DBClusterNotFoundFault":
             raise _not_found(cluster) from None
         if code in {"InvalidDBClusterStateFault", "InvalidDBInstanceStateFault"}:
-            raise ClusterBusy(
-                f"`{cluster}` cannot be changed right now: it is busy or not available "
-                "(modifying, stopped, upgrading…). Try again when `/iamauth logs` shows it "
-                "`available`."
-            ) from None
+            raise ClusterBusy(cluster) from None
         if code in ACCESS_DENIED_CODES:
-            raise AccessDenied(
-                "The bot may not call rds:ModifyDBCluster (only `enable-logs` needs it; add it "
-                "to the bot's IAM policy, or turn the export on in the RDS console)."
+            raise ChangeDenied(
+                "rds:ModifyDBCluster",
+                "add it to the bot's IAM policy, or turn the export on in the RDS console",
             ) from None
         if code in {"InvalidParameterValue", "InvalidParameterCombination"}:
             # RDS's own words say what is wrong (e.g. an engine without this export).

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from enum import Enum
@@ -38,11 +38,11 @@ from bot.adapters.slack.delivery_policy import (
     backoff,
     failure_of,
 )
+from bot.adapters.slack.files import Png, UploadError, upload_png
 from bot.adapters.slack.web_client import DELIVERY_CALL_SECONDS
 from bot.adapters.store.fence import Fence, LeaseLost
 from bot.adapters.store.repo import OutboxItem, Store
 from bot.ops.telemetry import DIGESTS_EXPIRED, DIGESTS_POSTED
-from bot.views.chart_files import post_digest_chart
 
 EVENT_TYPE = "iamauth_digest"
 WORKERS = 8
@@ -50,6 +50,8 @@ WORKERS = 8
 # writes around it. A post starts only while a whole call still fits in the claim.
 CLAIM_TTL = timedelta(seconds=DELIVERY_CALL_SECONDS + 5)
 HISTORY_MARGIN = timedelta(minutes=1)  # Slack's clock and this host's may differ
+# Draws a digest's chart from the spec its outbox row stores (bot/views/chart_files.py).
+ChartDrawer = Callable[[Mapping[str, Any]], Png]
 log = logging.getLogger(__name__)
 
 
@@ -77,8 +79,11 @@ class Deliverer:
         tick: timedelta = timedelta(seconds=60),
         max_age: timedelta = DEFAULT_MAX_AGE,
         workers: int = WORKERS,
+        draw_chart: ChartDrawer | None = None,
     ) -> None:
         self.store = store
+        # None: a digest's chart is left out (its spec stays in the outbox row).
+        self.draw_chart = draw_chart
         self.client = client
         self.clock = clock
         self.tick = tick
@@ -177,11 +182,28 @@ class Deliverer:
         ts = str(response.get("ts"))
         self.store.mark_sent(item.id, ts, self.clock())
         DIGESTS_POSTED.inc()
-        if item.chart:
+        if item.chart and self.draw_chart is not None:
             # After mark_sent: a failed chart is logged and never re-posts the digest.
             channel = str(response.get("channel") or item.channel)
-            post_digest_chart(self.client, channel, ts, item.chart)
+            self._post_chart(self.draw_chart, channel, ts, item.chart)
         return Outcome.POSTED
+
+    def _post_chart(
+        self, draw: ChartDrawer, channel: str, thread_ts: str, spec: Mapping[str, Any]
+    ) -> bool:
+        """Draw a digest's chart and share it in the digest's thread. Returns whether it was
+        posted; failures are logged only: the digest itself is already out."""
+        try:
+            png = draw(spec)
+        except Exception:
+            log.exception("drawing a digest chart for %s failed", channel)
+            return False
+        try:
+            upload_png(self.client, png, channel, thread_ts=thread_ts)
+        except UploadError as error:
+            log.warning("the digest chart was not posted in %s: %s", channel, error)
+            return False
+        return True
 
     def _retry(self, item: OutboxItem, failure: Failure, doing: str) -> None:
         wait = (
