@@ -28,11 +28,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.aws_proxy import CountingProxy
-from bot.aws.clients import AwsClients, AwsSettings
-from bot.emulator import REGION, embedded_aws
-from bot.seed import create_cluster
-from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.sandbox.aws_emulator import REGION, embedded_aws
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,17 +7,17 @@ failures and their `FATAL: PAM authentication failed` lines from the `postgresql
 lines the bot's filter pattern lets through), formatted as RDS writes them, in two shapes:
 "busy", one service failing ~1,000 times a second from three addresses, and "spread", 50 services
 failing over an hour. Each PAM line is stamped in whole seconds within -0.8/+0.3 s of its failure
-and ~4% of failures have none (as bot/seed_postgresql.py seeds them), so close to 96% must match:
-a case more than 2 points below the failures that have a line is printed as "not sane". Both logs
-are read in pages of 10,000 lines, as FilterLogEvents returns them. Measured: the iam read with and
-without keeping the events `clients` needs, parsing the PAM lines (`PamLines`), matching
+and ~4% of failures have none (as bot/sandbox/seed_postgresql_log.py seeds them), so close to 96%
+must match: a case more than 2 points below the failures that have a line is printed as "not sane".
+Both logs are read in pages of 10,000 lines, as FilterLogEvents returns them. Measured: the iam read
+with and without keeping the events `clients` needs, parsing the PAM lines (`PamLines`), matching
 (`correlate`), and the peak RSS growth of all that. Each case runs in a fresh process, so its peak
 RSS is its own.
 
-Charts (`/iamauth metrics` and the digest's thread): `metrics_chart` for 1h, 24h and 7d of
-realistic metrics and `digest_chart` for a firing threshold, the median of --runs draws after one
-warm-up, and the PNG size; and, in fresh processes, the cold `import bot.charts` (matplotlib and
-numpy), its RSS, and the first draw after it. The issue set no goals for these.
+Charts (`/iamauth metrics` and the digest's thread): `draw_metrics_chart` for 1h, 24h and 7d of
+realistic metrics and `draw_digest_chart` for a firing threshold, the median of --runs draws after
+one warm-up, and the PNG size; and, in fresh processes, the cold `import bot.views.chart_drawing`
+(matplotlib and numpy), its RSS, and the first draw after it. The issue set no goals for these.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ from bot.domain.metrics import FAMILY_METRICS, MetricsReport, Series, align_to_p
 from bot.domain.pam import PamLines
 from bot.domain.records import Family
 from bot.domain.summary import FailureSummary
-from bot.seed import Failure, format_line
-from bot.seed_postgresql import Client, engine_time, pam_lines
+from bot.sandbox.seed_aws import Failure, format_line
+from bot.sandbox.seed_postgresql_log import Client, engine_time, pam_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 10_000
@@ -67,7 +67,8 @@ RATES = {
 }
 
 # Run in a fresh interpreter (`-c`): the bot has its domain modules loaded before the first chart,
-# so only bot.charts itself (matplotlib, numpy) is timed; then the first chart drawn after it.
+# so only bot.views.chart_drawing itself (matplotlib, numpy) is timed; then the first chart drawn
+# after it.
 COLD_CODE = """
 import json, time
 from benchmarks.correlation_and_charts import metrics_report, peak_rss_mb
@@ -75,11 +76,11 @@ from datetime import timedelta
 report = metrics_report(timedelta(hours=24))
 rss = peak_rss_mb()
 t = time.perf_counter()
-import bot.charts
+import bot.views.chart_drawing
 imported = time.perf_counter() - t
 grown = peak_rss_mb() - rss
 t = time.perf_counter()
-bot.charts.metrics_chart(report)
+bot.views.chart_drawing.draw_metrics_chart(report)
 print(json.dumps([imported, time.perf_counter() - t, grown]))
 """
 
@@ -308,22 +309,27 @@ def draw_times(draw: Callable[[], bytes], runs: int) -> tuple[float, int]:
 
 
 def run_charts(runs: int) -> None:
-    from bot.charts import digest_chart, metrics_chart  # imported here: cold import timed apart
+    from bot.views.chart_drawing import (  # imported here: cold import timed apart
+        draw_digest_chart,
+        draw_metrics_chart,
+    )
 
     print(f"\nCharts: median of {runs} draws after one warm-up")
     print(f"{'chart':>22} {'points':>7} {'ms':>7} {'PNG KiB':>8}")
     for label, window in (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)),
                           ("7d", timedelta(days=7))):  # fmt: skip
         report = metrics_report(window)
-        seconds, size = draw_times(partial(metrics_chart, report), runs)
+        seconds, size = draw_times(partial(draw_metrics_chart, report), runs)
         points = len(report.series["IamDbAuthConnectionRequests"].values)
         print(f"{'metrics ' + label:>22} {points:>7} {seconds * 1000:>7.0f} {size / 1024:>8.0f}")
     spec = firing_digest()
-    seconds, size = draw_times(partial(digest_chart, spec), runs)
+    seconds, size = draw_times(partial(draw_digest_chart, spec), runs)
     label = "digest (InvalidToken)"
     print(f"{label:>22} {len(spec.counts):>7} {seconds * 1000:>7.0f} {size / 1024:>8.0f}")
 
-    print(f"\nCold, in {COLD_RUNS} fresh processes: import bot.charts, then the first 24h chart")
+    print(
+        f"\nCold, in {COLD_RUNS} fresh processes: import bot.views.chart_drawing, then the first 24h chart"
+    )
     cold = []
     for _ in range(COLD_RUNS):
         done = subprocess.run(  # noqa: S603 (our own interpreter, fixed code)

@@ -16,13 +16,13 @@ import time
 from datetime import UTC, datetime
 
 from benchmarks.aws_proxy import CountingProxy
-from bot.aws.clients import AwsClients, AwsSettings
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.adapters.store.db import make_engine, migrate
+from bot.adapters.store.repo import Store
+from bot.bootstrap import digest_pipeline
 from bot.domain.address import Address
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
-from bot.emulator import REGION, embedded_aws
-from bot.runtime import digest_pipeline
-from bot.store.db import make_engine, migrate
-from bot.store.repo import Store
+from bot.sandbox.aws_emulator import REGION, embedded_aws
 
 
 def main() -> None:

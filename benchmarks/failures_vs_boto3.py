@@ -15,11 +15,11 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.aws.clients import AwsClients, AwsSettings
-from bot.aws.logs import iam_log_group
-from bot.emulator import REGION, embedded_aws
-from bot.seed import Failure, create_cluster, put_failures
-from bot.service import IamAuthService
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.domain.cluster import iam_log_group
+from bot.sandbox.aws_emulator import REGION, embedded_aws
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
+from bot.services.queries import QueryService
 
 
 def best_of(runs: int, work: object) -> float:
@@ -49,7 +49,7 @@ def main() -> None:
         ]
         create_cluster(aws.rds(), "bench-db", iam=True, exports=["iam-db-auth-error"], instances=3)
         put_failures(aws.logs(), "bench-db", failures, streams=3)
-        service = IamAuthService(aws, clock=lambda: now)
+        service = QueryService(aws, clock=lambda: now)
         logs = aws.logs()
 
         def bare() -> int:

@@ -22,8 +22,8 @@ from bot.domain.pam import MAX_LINE as PAM_MAX_LINE
 from bot.domain.pam import PAM_PHRASE, PamLines, classify
 from bot.domain.parse import MAX_LINE, parse_line
 from bot.domain.summary import FailureSummary
-from bot.seed import Failure, format_line
-from bot.seed_postgresql import Client, pam_lines
+from bot.sandbox.seed_aws import Failure, format_line
+from bot.sandbox.seed_postgresql_log import Client, pam_lines
 
 PAGE = 10_000
 START = datetime(2025, 8, 11, 3, 36, tzinfo=UTC)

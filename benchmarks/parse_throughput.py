@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.summary import FailureSummary
-from bot.seed import Failure, format_line
+from bot.sandbox.seed_aws import Failure, format_line
 
 PAGE = 10_000
 CODES = [

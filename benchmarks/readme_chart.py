@@ -16,9 +16,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.aws.clients import AwsClients, AwsSettings
-from bot.demo import seed
-from bot.emulator import REGION, embedded_aws
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.sandbox.aws_emulator import REGION, embedded_aws
+from bot.sandbox.demo import seed
 
 DEFAULT_FILE = Path("docs/images/metrics-chart.png")
 

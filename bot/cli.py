@@ -9,17 +9,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot import telemetry
-from bot.aws.errors import AwsError, AwsSetupError
+from bot.adapters.aws.errors import AwsError, AwsSetupError
+from bot.adapters.store.leader import AlreadyRunning
+from bot.adapters.store.repair import UnusableDatabase
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.identifiers import IdentifierError, validate_cluster_id
 from bot.domain.metrics import MetricsReport
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
-from bot.logs import configure_logging
-from bot.runtime import Runtime
-from bot.scheduler import DigestJob, background, blocking, digest_job
-from bot.store.leader import AlreadyRunning
-from bot.store.repair import UnusableDatabase
+from bot.ops import telemetry
+from bot.ops.logging_setup import configure_logging
+from bot.scheduler import background, blocking
 
 EXIT_DOCTOR = 1  # `doctor` found a required part missing
 EXIT_USAGE = 2  # bad input or configuration, found before anything was asked of AWS
@@ -104,11 +103,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in {"failures", "metrics"}:
         return _query(args, settings)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.sandbox.demo import run_demo
 
         return run_demo()
     if args.command == "web":
-        from bot.web import serve
+        from bot.web.gunicorn_command import serve
 
         return serve(settings, workers=args.workers, threads=args.threads)
     if args.command == "run":
@@ -125,9 +124,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.report_json import failures_json, metrics_json
-    from bot.slack.render import failures_message, metrics_message
-    from bot.slack.terminal import render_message
+    from bot.views.failures import failures_message
+    from bot.views.json_reports import failures_json, metrics_json
+    from bot.views.metrics import metrics_message
+    from bot.views.terminal import render_message
 
     try:
         cluster = validate_cluster_id(args.cluster)
@@ -135,9 +135,9 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
     except (IdentifierError, WindowError) as error:
         print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
         return EXIT_USAGE
-    from bot.service import IamAuthService
+    from bot.bootstrap import terminal_queries
 
-    service = IamAuthService.from_settings(settings)
+    service = terminal_queries(settings)
     chart: MetricsReport | None = None
     try:
         if args.command == "metrics":
@@ -168,10 +168,10 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
 
 def _write_chart(path: Path, report: MetricsReport, *, as_json: bool) -> bool:
     """The chart `/iamauth metrics` posts, as a file; says where (on stderr beside JSON)."""
-    from bot.charts import metrics_chart
+    from bot.views.chart_drawing import draw_metrics_chart
 
     try:
-        path.write_bytes(metrics_chart(report))
+        path.write_bytes(draw_metrics_chart(report))
     except OSError as error:
         print(f"iamauth: cannot write the chart to {path}: {error.strerror}", file=sys.stderr)
         return False
@@ -182,7 +182,7 @@ def _write_chart(path: Path, report: MetricsReport, *, as_json: bool) -> bool:
 def _socket_mode(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.slack.app import build_app
+    from bot.bootstrap import Runtime, build_app, leader_digest_job
 
     if not settings.slack_app_token:
         print("iamauth: SLACK_APP_TOKEN (xapp-…) is needed for Socket Mode.", file=sys.stderr)
@@ -190,7 +190,7 @@ def _socket_mode(settings: Settings) -> int:
     try:
         runtime = Runtime.build(settings)
         app = build_app(runtime, socket_mode=True)
-        job = _digest_job(runtime)
+        job = leader_digest_job(runtime)
     except (ConfigError, AlreadyRunning, UnusableDatabase) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -205,21 +205,14 @@ def _socket_mode(settings: Settings) -> int:
     return 0
 
 
-def _digest_job(runtime: Runtime) -> DigestJob:
-    """The tick job, with its leader lock; SQLite refuses a second scheduler here."""
-    from bot.store.leader import claim_or_refuse, leader_lock_for
-
-    lock = leader_lock_for(runtime.store.engine)
-    claim_or_refuse(lock, runtime.store.engine)
-    return digest_job(runtime, lock)
-
-
 def _clock(settings: Settings, *, once: bool) -> int:
+    from bot.bootstrap import Runtime, leader_digest_job
+
     if not settings.slack_bot_token:
         print("iamauth: SLACK_BOT_TOKEN is needed to post digests.", file=sys.stderr)
         return EXIT_USAGE
     try:
-        job = _digest_job(Runtime.build(settings))
+        job = leader_digest_job(Runtime.build(settings))
     except (ConfigError, AlreadyRunning, UnusableDatabase) as error:
         print(f"iamauth: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -238,16 +231,9 @@ def _clock(settings: Settings, *, once: bool) -> int:
 
 
 def _doctor(settings: Settings) -> int:
-    from bot.aws.clients import AwsClients
-    from bot.doctor import run_checks
-    from bot.slack.client import web_client
+    from bot.bootstrap import doctor_checks
 
-    slack = web_client(settings) if settings.slack_bot_token else None
-    try:
-        aws: AwsClients | AwsError = AwsClients(settings.aws)
-    except AwsError as error:  # reported as a check, beside the Slack ones
-        aws = error
-    checks = run_checks(aws, slack, settings.targets)
+    checks = doctor_checks(settings)
     for check in checks:
         only = f" (only needed for {check.only_for})" if check.only_for and not check.ok else ""
         print(f"{'ok ' if check.ok else 'NO '} {check.name}: {check.detail}{only}")
@@ -263,14 +249,14 @@ def _doctor(settings: Settings) -> int:
 
 
 def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
-    from bot.report_json import iso
-    from bot.slack.terminal import audit_table
-    from bot.store.repo import Store
+    from bot.bootstrap import terminal_audit_log
+    from bot.views.json_reports import iso
+    from bot.views.terminal import audit_table
 
     if not 1 <= n <= 10_000:
         print("iamauth: -n must be from 1 to 10000.", file=sys.stderr)
         return EXIT_USAGE
-    entries = Store.open(settings.database_url).recent_audit(n)
+    entries = terminal_audit_log(settings).recent(n)
     if as_json:
         print(json.dumps([
             {"at": iso(e.at), "user": e.user_id, "channel": e.channel_id, "action": e.action,
@@ -284,12 +270,10 @@ def _audit(settings: Settings, n: int, *, as_json: bool) -> int:
 
 def _clusters(settings: Settings, *, as_json: bool) -> int:
     from dataclasses import asdict
-    from datetime import UTC, datetime
 
-    from bot.aws.targets import Targets
-    from bot.service import list_clusters
+    from bot.bootstrap import terminal_clusters
 
-    listing = list_clusters(Targets(settings.targets, settings.aws), datetime.now(UTC))
+    listing = terminal_clusters(settings).listing()
     if as_json:
         print(
             json.dumps(

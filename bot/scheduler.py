@@ -14,19 +14,17 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.store.fence import LeaseLost
+from bot.adapters.store.leader import LeaderLock, Lease
 from bot.config import ConfigError
-from bot.health import DIGEST_BEAT
-from bot.runtime import Runtime
 from bot.services.alerting.pipeline import DigestPipeline
-from bot.slack.client import delivery_client
-from bot.slack.deliver import Deliverer
-from bot.slack.delivery_policy import max_age_from
-from bot.store.fence import LeaseLost
-from bot.store.leader import LeaderLock, Lease
+from bot.services.health import DIGEST_BEAT
 
 LEASE_ENV = "IAMAUTH_LEASE_SECONDS"
 LEASE_TICKS = 2
-# Longer than one post can take (bot/slack/client.py), so a leader busy with a slow post keeps it.
+# Longer than one post can take (bot/adapters/slack/web_client.py), so a leader busy with a slow
+# post keeps it.
 MIN_LEASE = timedelta(seconds=30)
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,8 @@ def lease_ttl(tick: timedelta, env: Mapping[str, str]) -> timedelta:
 
 def default_lease(deliverer: Deliverer, env: Mapping[str, str]) -> Lease:
     store = deliverer.store
-    # On SQLite the job holds the database file's lock first (bot/store/leader.py), so no other
-    # scheduler can be alive: a lease left behind by a dead one is taken at once.
+    # On SQLite the job holds the database file's lock first (bot/adapters/store/leader.py), so no
+    # other scheduler can be alive: a lease left behind by a dead one is taken at once.
     return Lease(
         store,
         ttl=lease_ttl(deliverer.tick, env),
@@ -122,22 +120,6 @@ class DigestJob:
             self.deliverer.store.beat(DIGEST_BEAT, self.deliverer.clock(), detail)
         except Exception:
             log.exception("could not record the scheduler's heartbeat")
-
-
-def digest_job(
-    runtime: Runtime, lock: LeaderLock, env: Mapping[str, str] | None = None
-) -> DigestJob:
-    """The job of `iamauth clock` and `iamauth run`: digests posted with the delivery client (no
-    blind retries), retried up to IAMAUTH_OUTBOX_MAX_AGE, under a lease of lease_ttl()."""
-    env = os.environ if env is None else env
-    deliverer = Deliverer(
-        runtime.store,
-        delivery_client(runtime.settings),
-        runtime.clock,
-        tick=timedelta(seconds=runtime.settings.tick_seconds),
-        max_age=max_age_from(env),
-    )
-    return DigestJob(runtime.digest_runner(), deliverer, lock, default_lease(deliverer, env))
 
 
 def schedule(scheduler: BaseScheduler, job: DigestJob, seconds: int) -> BaseScheduler:

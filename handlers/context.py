@@ -14,17 +14,20 @@ from typing import TypeVar
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import request_id
+from bot.adapters.slack.usergroups import UserGroups
+from bot.adapters.store.outage import unreachable
+from bot.adapters.store.repo import AuditEntry
 from bot.domain.access import AccessPolicy, Decision, Kind
 from bot.domain.window import format_duration
-from bot.service import IamAuthService
-from bot.slack.render import Message
-from bot.slack.usergroups import UserGroups
-from bot.store.outage import unreachable
-from bot.store.repo import AuditEntry, Store
-from bot.telemetry import COMMANDS
-from bot.user_limits import UserRateLimiter
-from bot.watching import WatchService
+from bot.ops import request_id
+from bot.ops.telemetry import COMMANDS
+from bot.ops.user_limits import UserRateLimiter
+from bot.services.audit_log import AuditLog
+from bot.services.clusters import ClusterService
+from bot.services.log_exports import LogExportService
+from bot.services.queries import QueryService
+from bot.services.watches import WatchService
+from bot.views.blocks import Message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,12 +70,14 @@ class AuditTrail:
 
 @dataclass(frozen=True)
 class Deps:
-    service: IamAuthService
-    max_window: timedelta
-    watching: WatchService
+    queries: QueryService
+    log_exports: LogExportService
+    clusters: ClusterService
+    watches: WatchService
+    audit_log: AuditLog
     policy: AccessPolicy
     groups: UserGroups
-    store: Store
+    max_window: timedelta
     clock: Callable[[], datetime]
     # The work after an ack runs here, not in Bolt's listener threads: those must stay free to
     # ack the next requests at once however slow AWS is (measured by benchmarks/ack_latency.py).
@@ -150,10 +155,10 @@ class Deps:
         if trail.written:
             return
         try:
-            self.store.record_audit(trail.entry(self.clock(), outcome, detail))
+            self.audit_log.record(trail.entry(self.clock(), outcome, detail))
         except Exception as error:
             if isinstance(error, SQLAlchemyError) and unreachable(error):
-                held = len(self.store.held_audit)
+                held = self.audit_log.held
                 log.warning("audit entry held until the database is back (%d held)", held)
             else:
                 log.exception("could not write the audit log")
@@ -197,4 +202,4 @@ class Prepared:
     cluster: str | None = None  # canonical address text, or None for lists and help
     # A channel the cluster's data will be sent to (a watch's); it must be allowed to read it.
     destination: str | None = None
-    reads_aws: bool = False  # counted against the asker's budget (bot/user_limits.py)
+    reads_aws: bool = False  # counted against the asker's budget (bot/ops/user_limits.py)

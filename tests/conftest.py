@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.aws.clients import AwsClients, AwsSettings
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
-from bot.emulator import REGION, embedded_aws, reset
-from bot.runtime import Runtime
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.serve import LocalServer
-from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import Recorded, SlackStandIn
+from bot.sandbox.aws_emulator import REGION, embedded_aws, reset
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import Recorded, SlackStandIn
 
 
 @pytest.fixture(scope="session")

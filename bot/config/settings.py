@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from bot.aws.clients import AwsSettings
-from bot.aws.logs import DEFAULT_EVENT_CAP
-from bot.aws.targets import TargetSpec
+from bot.adapters.aws.clients import AwsSettings
+from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP
+from bot.adapters.aws.targets import TargetSpec
 from bot.config.access import read_access
 from bot.config.environment import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, read_environment
 from bot.config.file import EMPTY, Table, plain, read_file

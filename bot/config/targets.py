@@ -1,11 +1,11 @@
 """[[target]] tables → TargetSpecs: name, regions, and optionally role_arn, external_id,
-session_name (the accounts and regions iamauth looks in; bot/aws/targets.py uses them)."""
+session_name (the accounts and regions iamauth looks in; bot/adapters/aws/targets.py uses them)."""
 
 from __future__ import annotations
 
 import re
 
-from bot.aws.targets import TargetSpec
+from bot.adapters.aws.targets import TargetSpec
 from bot.config.file import Table
 from bot.domain.address import REGION_PATTERN
 

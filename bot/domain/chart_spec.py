@@ -1,4 +1,5 @@
-"""What a digest's chart shows, as plain data: the outbox stores it as JSON, bot/charts.py draws it.
+"""What a digest's chart shows, as plain data: the outbox stores it as JSON,
+bot/views/chart_drawing.py draws it.
 
 The chart of a firing threshold is the quantity the alert compares: at each minute, the failures of
 the family in the threshold's window ending there (a rolling count), with the threshold as a line.

@@ -1,2 +1,4 @@
-"""Use cases: what the bot does, through the ports its adapters fill; they return data, never
-Slack text."""
+"""Use cases: what people ask and change, answered through the adapters as data, never Slack text.
+
+A service imports the domain, the adapters and bot/ops, never a view, a handler or the bootstrap.
+"""

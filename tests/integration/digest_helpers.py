@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
 from bot.domain.metrics import NAMESPACE
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from bot.aws.clients import AwsClients, AwsSettings
+from bot.adapters.aws.clients import AwsClients, AwsSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient

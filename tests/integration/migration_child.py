@@ -2,9 +2,9 @@
 
 `python migration_child.py URL MODE [REVISION]`: before each statement SQLite runs on a database
 file, the process prints the statement on one line and waits for a line on stdin (end of input
-lets the rest run unwatched). MODE `current` runs `migrate` (bot/store/db.py); `legacy` runs the
-migration of older iamauth versions (the upgrade inside `engine.begin()` on pysqlite's legacy
-transaction handling) to REVISION, to make the half-migrated files they left.
+lets the rest run unwatched). MODE `current` runs `migrate` (bot/adapters/store/db.py); `legacy`
+runs the migration of older iamauth versions (the upgrade inside `engine.begin()` on pysqlite's
+legacy transaction handling) to REVISION, to make the half-migrated files they left.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
-from bot.store.db import MIGRATIONS, make_engine, migrate
+from bot.adapters.store.db import MIGRATIONS, make_engine, migrate
 
 watched = True
 

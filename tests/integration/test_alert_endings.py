@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.slack.client import web_client
-from bot.slack.deliver import Deliverer
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.slack.web_client import web_client
+from bot.views.chart_files import digest_png
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_watch_commands import reply_text
@@ -143,7 +144,12 @@ def test_a_deliverer_posts_the_farewell_like_any_digest(
     put_per_minute(aws, "prod-db", INVALID, now, {m: 3.0 for m in range(-10, 1)})
     fire(bot, now)
     reply_text(bot, "unwatch prod-db")
-    restarted = Deliverer(bot.runtime.store, web_client(bot.runtime.settings), bot.runtime.clock)
+    restarted = Deliverer(
+        bot.runtime.store,
+        web_client(bot.runtime.settings),
+        bot.runtime.clock,
+        draw_chart=digest_png,
+    )
     assert restarted.deliver_pending() == 1
     assert deliver(bot) == 0
     assert len(digests(bot)) == 2

@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.aws.clients import AwsClients
-from bot.aws.errors import ClusterNotFound
-from bot.seed import Failure, create_cluster, put_failures
-from bot.service import IamAuthService
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.errors import ClusterNotFound
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
+from bot.services.queries import QueryService
 
 
 def count_calls(aws: AwsClients) -> list[str]:
@@ -25,9 +25,7 @@ def test_repeated_and_concurrent_questions_share_one_answer(aws: AwsClients, now
         aws.logs(), "prod-db", [Failure(now - timedelta(minutes=5), "app", "InvalidToken")], 1
     )
     seconds = [0.0]
-    service = IamAuthService(
-        aws, clock=lambda: now, cache_seconds=30, cache_clock=lambda: seconds[0]
-    )
+    service = QueryService(aws, clock=lambda: now, cache_seconds=30, cache_clock=lambda: seconds[0])
     calls = count_calls(aws)
     with ThreadPoolExecutor(8) as pool:
         reports = list(
@@ -51,7 +49,7 @@ def test_repeated_and_concurrent_questions_share_one_answer(aws: AwsClients, now
 
 
 def test_errors_are_not_cached(aws: AwsClients, now: datetime) -> None:
-    service = IamAuthService(aws, clock=lambda: now, cache_seconds=30)
+    service = QueryService(aws, clock=lambda: now, cache_seconds=30)
     failures: list[Any] = []
     for _ in range(2):
         try:
@@ -80,7 +78,7 @@ def test_throttling_is_retried_and_the_reply_says_slower_not_wrong(
 ) -> None:
     from botocore.awsrequest import AWSResponse
 
-    from bot.slack.render import SLOWER_NOT_WRONG, failures_message
+    from bot.views.failures import SLOWER_NOT_WRONG, failures_message
 
     create_cluster(aws.rds(), "prod-db", iam=True, exports=["iam-db-auth-error"], instances=1)
     put_failures(
@@ -99,7 +97,7 @@ def test_throttling_is_retried_and_the_reply_says_slower_not_wrong(
         return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Body(body))  # type: ignore[arg-type]
 
     aws.rds().meta.events.register("before-send.rds.DescribeDBClusters", throttle_once)  # type: ignore[arg-type]
-    report = IamAuthService(aws, clock=lambda: now, cache_seconds=0).failures(
+    report = QueryService(aws, clock=lambda: now, cache_seconds=0).failures(
         "prod-db", timedelta(hours=1)
     )
     assert throttled == [1]

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from bot.adapters.store.models import AuditRow
 from bot.config import Settings
 from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.slack.mrkdwn import escape
-from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT
-from bot.store.models import AuditRow
+from bot.views.blocks import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.views.mrkdwn import escape
 from tests.conftest import BotUnderTest, run_iamauth
 
 USAGE = "Usage: `/iamauth audit [n]`, n from 1 to 100."

@@ -12,17 +12,16 @@ from datetime import datetime
 import pytest
 from sqlalchemy import Engine, text
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.store.db import make_engine
+from bot.adapters.store.models import Base
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.domain.address import Address
-from bot.runtime import Runtime
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.render_digest import SILENCE_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine
-from bot.store.models import Base
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack_signing import block_actions_body, signed_headers
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.views.digest import SILENCE_ACTION
 from tests.conftest import BotUnderTest
 from tests.integration.test_slash_commands import all_text
 

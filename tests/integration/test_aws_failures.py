@@ -10,14 +10,14 @@ from typing import Any
 import boto3
 import pytest
 
-from bot.aws.clients import AwsClients, AwsSettings
-from bot.aws.errors import AwsSetupError, AwsUnreachable, CredentialsRefused, Throttled
-from bot.aws.logs import LogScan
-from bot.aws.metrics import MetricQuery, get_metric_data
-from bot.aws.rds import describe_cluster
-from bot.aws.targets import Targets, TargetSpec
-from bot.doctor import run_checks
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.adapters.aws.cloudwatch_logs import LogScan
+from bot.adapters.aws.cloudwatch_metrics import MetricQuery, get_metric_data
+from bot.adapters.aws.errors import AwsSetupError, AwsUnreachable, CredentialsRefused, Throttled
+from bot.adapters.aws.rds import describe_cluster
+from bot.adapters.aws.targets import Targets, TargetSpec
 from bot.domain.window import Window
+from bot.services.doctor import run_checks
 from tests.integration.refusing_aws import RefusingAws, SilentServer, closed_port
 
 ROLE = "arn:aws:iam::111111111111:role/iamauth-read"

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.slack.web_client import web_client
+from bot.bootstrap import Runtime, digest_pipeline
 from bot.domain.chart_spec import CHART_SPAN, DigestChart
 from bot.domain.records import Family
-from bot.runtime import Runtime, digest_pipeline
-from bot.seed import Failure, create_cluster, put_metrics
-from bot.slack.client import web_client
-from bot.slack.deliver import Deliverer
-from bot.slack.standin import Recorded, SlackStandIn
+from bot.sandbox.seed_aws import Failure, create_cluster, put_metrics
+from bot.sandbox.slack_standin import Recorded, SlackStandIn
 from tests.chart_checks import assert_chart
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.seed import Failure, create_cluster, put_failures, put_metrics
+from bot.adapters.aws.clients import AwsClients
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures, put_metrics
 from tests.conftest import run_iamauth
 from tests.integration.refusing_aws import RefusingAws, closed_port
 

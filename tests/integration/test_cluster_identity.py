@@ -9,14 +9,14 @@ from datetime import datetime
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.aws.targets import TargetSpec
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.targets import TargetSpec
+from bot.bootstrap import Runtime
 from bot.config import Settings
 from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.runtime import Runtime
-from bot.seed import create_cluster
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_watch_commands import reply_text, serving
 

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.store.db import make_engine, normalise_url
+from bot.adapters.store.models import Base
+from bot.bootstrap import Runtime
 from bot.config import Settings
-from bot.runtime import Runtime
-from bot.slack.render_digest import SILENCE_ACTION
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine, normalise_url
-from bot.store.models import Base
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.views.digest import SILENCE_ACTION
 from tests.conftest import BotUnderTest
 from tests.integration.tcp_proxy import TcpProxy, tcp_proxy
 from tests.integration.test_audited_changes import audit_rows, click_silence, said

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.store.leader import leader_lock_for
+from bot.bootstrap import Runtime, digest_job
 from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.runtime import Runtime
-from bot.scheduler import DigestJob, digest_job
-from bot.slack.standin import Recorded, SlackStandIn
-from bot.store.leader import leader_lock_for
+from bot.sandbox.slack_standin import Recorded, SlackStandIn
+from bot.scheduler import DigestJob
 from tests.conftest import run_iamauth
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_store_and_leader import clock_env, write_config
@@ -104,7 +104,7 @@ def test_a_digest_still_undelivered_at_its_max_age_expires_logged_and_counted(
     for minute in (0, 30, 60):
         tick(job, clock, now, minute)
     assert runtime.store.outbox()[0].status == "pending"  # 60 minutes old: not older than 1h yet
-    with caplog.at_level(logging.ERROR, logger="bot.slack.deliver"):
+    with caplog.at_level(logging.ERROR, logger="bot.adapters.slack.outbox_delivery"):
         tick(job, clock, now, 61)
     (row,) = runtime.store.outbox()
     assert row.status == "expired"

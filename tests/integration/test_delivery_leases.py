@@ -17,18 +17,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.outbox_delivery import CLAIM_TTL
+from bot.adapters.store.db import make_engine, migrate
+from bot.adapters.store.fence import LeaseLost
+from bot.adapters.store.leader import Lease
+from bot.adapters.store.repo import Digest, Store
 from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, Status
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.health import DIGEST_BEAT
-from bot.slack.deliver import CLAIM_TTL
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine, migrate
-from bot.store.fence import LeaseLost
-from bot.store.leader import Lease
-from bot.store.repo import Digest, Store
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.health import DIGEST_BEAT
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_store_and_leader import (
     PG_URL,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.conftest import run_iamauth
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.aws.clients import AwsClients
-from bot.aws.targets import Targets, TargetSpec
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.targets import Targets, TargetSpec
+from bot.adapters.slack.web_client import web_client
+from bot.bootstrap import Runtime, digest_pipeline
 from bot.domain.address import parse_address
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.runtime import Runtime, digest_pipeline
-from bot.seed import Failure, create_cluster, put_failures
-from bot.slack.client import web_client
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.integration.aws_faults import FaultyAws, faulty_aws
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_digests import C1, C2, invalid_token_watch

@@ -10,23 +10,23 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.outbox_delivery import Deliverer
+from bot.adapters.slack.web_client import web_client
+from bot.adapters.store.db import make_engine
+from bot.adapters.store.repo import Store
+from bot.bootstrap import Runtime, build_app, digest_pipeline, wsgi_app
 from bot.config import Settings
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.address import Address, parse_address
 from bot.domain.alerts import Threshold
 from bot.domain.records import Family
 from bot.domain.watches import make_watch
-from bot.runtime import Runtime, digest_pipeline
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack_standin import SlackStandIn
 from bot.services.alerting.pipeline import DigestPipeline
-from bot.services.alerting.served import NOT_READABLE
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.deliver import Deliverer
-from bot.slack.serve import LocalServer
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine
-from bot.store.repo import Store
+from bot.services.served_watches import NOT_READABLE
+from bot.views.chart_files import digest_png
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, PERMISSIONS, put_per_minute
 
@@ -178,7 +178,7 @@ class Crash(BaseException):
 def fresh_deliverer(runtime: Runtime) -> Deliverer:
     """What a restarted process has: new connections, new clients, the same database."""
     store = Store(make_engine(runtime.settings.database_url))
-    return Deliverer(store, web_client(runtime.settings), runtime.clock)
+    return Deliverer(store, web_client(runtime.settings), runtime.clock, draw_chart=digest_png)
 
 
 def firing_outbox(aws: AwsClients, runtime: Runtime, now: datetime) -> None:

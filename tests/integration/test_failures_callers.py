@@ -8,8 +8,8 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.aws.clients import AwsClients
-from bot.seed import Failure, create_cluster, put_failures
+from bot.adapters.aws.clients import AwsClients
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
 from tests.conftest import run_iamauth
 
 ETL_ROLE = "arn:aws:sts::123456789012:assumed-role/etl-role/i-0abc"

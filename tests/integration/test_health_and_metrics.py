@@ -23,19 +23,18 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.aws.clients import AwsClients
-from bot.health import DIGEST_BEAT, STALE_TICKS
-from bot.runtime import Runtime, digest_pipeline
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.web_client import web_client
+from bot.adapters.store.db import make_engine
+from bot.adapters.store.leader import leader_lock_for
+from bot.adapters.store.repo import Store
+from bot.bootstrap import Runtime, build_app, digest_pipeline, wsgi_app
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
 from bot.scheduler import DigestJob
-from bot.seed import create_cluster
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.serve import LocalServer
-from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine
-from bot.store.leader import leader_lock_for
-from bot.store.repo import Store
+from bot.services.health import DIGEST_BEAT, STALE_TICKS
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_demo_and_web import ROOT, free_port, procfile_web_command

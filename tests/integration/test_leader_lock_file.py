@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.integration.test_store_and_leader import clock_env, wait_until, write_config
 
 

@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.aws.targets import Targets
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.targets import Targets
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.domain.access import AccessPolicy
-from bot.runtime import Runtime
-from bot.seed import create_cluster
-from bot.service import IamAuthService
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.render_logs import ENABLE_LOGS_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers
-from bot.slack.standin import Recorded, SlackStandIn
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import block_actions_body, signed_headers
+from bot.sandbox.slack_standin import Recorded, SlackStandIn
+from bot.services.log_exports import LogExportService
+from bot.services.queries import QueryService
+from bot.views.log_exports import ENABLE_LOGS_ACTION
 from tests.conftest import BotUnderTest
 from tests.integration.fake_rds import FakeRdsClients, ModifyRecordingRds
 
@@ -47,16 +47,24 @@ def bot_with_fake(
 ) -> Iterator[BotUnderTest]:
     """The real Bolt app whose service reaches RDS through the fake, polling every 10 ms."""
     clients = FakeRdsClients(runtime.aws.settings, fake)
-    service = IamAuthService(
+    targets = Targets((), clients.settings)
+    queries = QueryService(
         clients,
         clock=runtime.clock,
         cache_seconds=runtime.settings.cache_seconds,
-        targets=Targets((), clients.settings),
+        targets=targets,
+    )
+    log_exports = LogExportService(
+        clients,
+        targets=targets,
+        changed=queries.forget,
         modify_poll_seconds=0.01,
         modify_timeout_seconds=timeout_seconds,
     )
     settings = replace(runtime.settings, access=access or runtime.settings.access)
-    runtime = replace(runtime, aws=clients, service=service, settings=settings)
+    runtime = replace(
+        runtime, aws=clients, queries=queries, log_exports=log_exports, settings=settings
+    )
     assert settings.slack_signing_secret
     with LocalServer(wsgi_app(build_app(runtime), runtime)) as server:
         yield BotUnderTest(server.url, settings.slack_signing_secret, slack, runtime)
@@ -177,7 +185,7 @@ def test_enable_logs_offers_a_button_with_a_confirm(
 def test_turning_on_modifies_once_announces_and_follows_up_in_the_thread(
     fbot: BotUnderTest, fake: ModifyRecordingRds
 ) -> None:
-    service = fbot.runtime.service
+    service = fbot.runtime.queries
     assert not service.failures("dev-db", timedelta(hours=1)).log_export_on  # now cached
     fake.open.clear()  # AWS holds every call: the click is acked all the same
     body = block_actions_body(

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.aws.errors import LogGroupMissing
-from bot.aws.logs import LogScan, iam_log_group
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.cloudwatch_logs import LogScan
+from bot.adapters.aws.errors import LogGroupMissing
+from bot.domain.cluster import iam_log_group
 from bot.domain.window import Window
-from bot.seed import Failure, format_line, put_lines
+from bot.sandbox.seed_aws import Failure, format_line, put_lines
 
 
 def seed_streams(aws: AwsClients, now: datetime, per_stream: list[int]) -> None:
@@ -68,7 +69,7 @@ def test_missing_log_group(aws: AwsClients, now: datetime) -> None:
 def test_read_newest_returns_exactly_the_newest_events(aws: AwsClients, now: datetime) -> None:
     import random
 
-    from bot.aws.logs import read_newest
+    from bot.adapters.aws.cloudwatch_logs import read_newest
 
     rng = random.Random(5)
     times = sorted(now - timedelta(seconds=rng.uniform(60, 3 * 24 * 3600)) for _ in range(300))

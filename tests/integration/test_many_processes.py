@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.aws.clients import AwsClients
-from bot.seed import create_cluster
-from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
+from bot.adapters.aws.clients import AwsClients
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_demo_and_web import free_port, procfile_web_command
 from tests.integration.test_store_and_leader import PG_URL, reset_postgres, wait_until

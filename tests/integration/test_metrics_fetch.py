@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.aws.clients import AwsClients
-from bot.aws.metrics import MetricQuery, cluster_metrics, get_metric_data
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.cloudwatch_metrics import MetricQuery, cluster_metrics, get_metric_data
 from bot.domain.metrics import NAMESPACE
 from bot.domain.window import Window
 

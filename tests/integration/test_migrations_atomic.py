@@ -17,10 +17,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from bot.slack.standin import SlackStandIn
-from bot.store.db import MIGRATIONS, make_engine, migrate
-from bot.store.models import Base
-from bot.store.repair import Schema, UnusableDatabase, read_schema, schemas_by_revision
+from bot.adapters.store.db import MIGRATIONS, make_engine, migrate
+from bot.adapters.store.models import Base
+from bot.adapters.store.repair import Schema, UnusableDatabase, read_schema, schemas_by_revision
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.conftest import run_iamauth
 from tests.integration.migration_child import legacy_migrate
 from tests.integration.test_store_and_leader import clock_env, write_config

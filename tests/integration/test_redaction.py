@@ -20,12 +20,12 @@ from xml.etree import ElementTree
 import boto3
 import pytest
 
-from bot import redact
-from bot.aws.clients import AwsClients
-from bot.aws.redaction import guard_session
-from bot.aws.targets import Targets, TargetSpec
-from bot.seed import create_cluster
-from bot.slack.standin import SlackStandIn
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.credential_redaction import guard_session
+from bot.adapters.aws.targets import Targets, TargetSpec
+from bot.ops import redact
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.conftest import run_iamauth
 from tests.integration.digest_helpers import INVALID, put_per_minute
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.logs import JsonLines, log_format
+from bot.ops.logging_setup import JsonLines, log_format
 from tests.conftest import BotUnderTest
 
 
@@ -52,7 +52,7 @@ def test_an_unexpected_error_names_the_request_id_of_its_log_lines(
         raise RuntimeError("a bug; the token xoxb-1234-abcdef was in scope")
 
     # moto cannot be made to hit a bug in the bot: the service itself is replaced for this one.
-    monkeypatch.setattr(bot.runtime.service, "failures", broken)
+    monkeypatch.setattr(bot.runtime.queries, "failures", broken)
     reply = bot.command("failures prod-db 1h").response
     assert reply is not None
     found = re.search(r"request `([0-9a-f]{12})`", reply.body["text"])

@@ -14,20 +14,19 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.web_client import web_client
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
-from bot.doctor import run_checks
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.address import Address
 from bot.domain.user_rate import UserRate
-from bot.runtime import Runtime
-from bot.seed import Failure, create_cluster, put_failures
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
+from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.doctor import run_checks
+from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
@@ -181,7 +180,7 @@ def test_secrets_never_reach_logs_or_replies(
         raise RuntimeError(f"boom with {token} and {bot.secret} inside")
 
     replies = [bot.command("failures prod-db").response, bot.command("failures ghost-db").response]
-    monkeypatch.setattr(bot.runtime.service, "metrics", explode)
+    monkeypatch.setattr(bot.runtime.queries, "metrics", explode)
     replies.append(bot.command("metrics prod-db").response)
     texts = [str(r.body) for r in replies if r is not None]
     assert "details are logged" in texts[-1]

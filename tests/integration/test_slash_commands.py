@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.seed import Failure, create_cluster, put_failures, put_lines, put_metrics
-from bot.slack.signing import signed_headers, slash_command_body
+from bot.adapters.aws.clients import AwsClients
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures, put_lines, put_metrics
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from tests.conftest import BotUnderTest
 
 CALLER = "arn:aws:sts::123456789012:assumed-role/reporting-role/job"
@@ -218,8 +218,8 @@ def test_more_than_ten_thousand_events_over_several_streams_are_all_counted(
 
 
 def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now: datetime) -> None:
-    from bot.service import IamAuthService
-    from bot.slack.render import failures_message
+    from bot.services.queries import QueryService
+    from bot.views.failures import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error"], instances=1)
     # One failure a minute, 10.5 to 59.5 minutes ago: the newest 20 are all from "new_svc".
@@ -233,7 +233,7 @@ def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now:
     ]
     put_failures(aws.logs(), "busy-db", failures, streams=2)
     put_metrics(aws.cloudwatch(), "busy-db", failures, 0, now - timedelta(hours=1), now)
-    service = IamAuthService(aws, event_cap=20, clock=lambda: now)
+    service = QueryService(aws, event_cap=20, clock=lambda: now)
     report = service.failures("busy-db", timedelta(hours=1))
     summary = report.summary
     assert summary is not None

@@ -17,16 +17,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import StatementError
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.store.db import make_engine, migrate
+from bot.adapters.store.leader import AlreadyRunning, Lease, claim_or_refuse, leader_lock_for
+from bot.adapters.store.models import Base
+from bot.adapters.store.repo import Digest, Store
 from bot.domain.address import Address, parse_address
 from bot.domain.alerts import AlertState, Status
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.slack.standin import SlackStandIn
-from bot.store.db import make_engine, migrate
-from bot.store.leader import AlreadyRunning, Lease, claim_or_refuse, leader_lock_for
-from bot.store.models import Base
-from bot.store.repo import Digest, Store
+from bot.sandbox.slack_standin import SlackStandIn
 from tests.conftest import run_iamauth
 from tests.integration.digest_helpers import INVALID, put_per_minute
 
@@ -258,7 +258,7 @@ def test_processes_starting_together_migrate_once(dialect: str, tmp_path: Path) 
     url = f"sqlite:///{tmp_path}/together.db" if dialect == "sqlite" else PG_URL
     if dialect == "postgresql":
         reset_postgres().dispose()
-    code = "import sys; from bot.store.db import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    code = "import sys; from bot.adapters.store.db import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
     processes = [
         subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE)
         for _ in range(4)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.aws.clients import AwsClients
-from bot.aws.targets import Place, Targets, TargetSpec
-from bot.config import ConfigError, load_settings
-from bot.runtime import Runtime
-from bot.seed import Failure, create_cluster, put_metrics
-from bot.service import list_clusters
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.serve import LocalServer
-from bot.slack.standin import SlackStandIn
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.targets import Place, Targets, TargetSpec
+from bot.bootstrap import Runtime, build_app, wsgi_app
+from bot.config import ConfigError, Settings, load_settings
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import Failure, create_cluster, put_metrics
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.clusters import list_clusters
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
@@ -86,9 +85,10 @@ def test_assumed_role_credentials_are_refreshable(targets: Targets) -> None:
 
 
 @pytest.fixture
-def multi_bot(runtime: Runtime, slack: SlackStandIn) -> Iterator[BotUnderTest]:
-    runtime = replace(runtime, settings=replace(runtime.settings, targets=SPECS))
-    runtime.service.targets = Targets(SPECS, runtime.aws.settings)
+def multi_bot(
+    settings: Settings, aws: AwsClients, clock: Callable[[], datetime], slack: SlackStandIn
+) -> Iterator[BotUnderTest]:
+    runtime = Runtime.build(replace(settings, targets=SPECS), aws=aws, clock=clock)
     assert runtime.settings.slack_signing_secret
     with LocalServer(wsgi_app(build_app(runtime), runtime)) as server:
         yield BotUnderTest(server.url, runtime.settings.slack_signing_secret, slack, runtime)
@@ -157,9 +157,9 @@ def test_wrong_targets_are_refused(tmp_path: Path, text: str, reason: str) -> No
 def test_digests_evaluate_each_watch_in_its_own_place(
     targets: Targets, runtime: Runtime, now: datetime
 ) -> None:
+    from bot.bootstrap import digest_pipeline
     from bot.domain.address import parse_address
     from bot.domain.watches import make_watch, parse_threshold_spec
-    from bot.runtime import digest_pipeline
     from tests.integration.digest_helpers import INVALID, put_per_minute
 
     home, europe, prod = targets.places()

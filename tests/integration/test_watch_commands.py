@@ -11,20 +11,19 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.slack.web_client import web_client
+from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.domain.address import Address, parse_address
 from bot.domain.records import Family
 from bot.domain.watches import make_watch, parse_threshold_spec
-from bot.runtime import Runtime
-from bot.seed import create_cluster
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.client import web_client
-from bot.slack.render_digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
-from bot.slack.serve import LocalServer
-from bot.slack.signing import block_actions_body, signed_headers
-from bot.slack.standin import SlackStandIn
-from bot.watching import WatchService
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.slack_signing import block_actions_body, signed_headers
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.services.watches import WatchService
+from bot.views.digest import SHOW_FAILURES_ACTION, SILENCE_ACTION
 from tests.conftest import BotUnderTest
 from tests.integration.digest_helpers import INVALID, put_per_minute
 from tests.integration.test_slash_commands import all_text
@@ -107,7 +106,7 @@ def test_config_watches_are_shown_and_cannot_be_changed_from_slack(
     runtime = replace(
         runtime,
         settings=replace(runtime.settings, watches=(config_watch,)),
-        watching=WatchService(runtime.store, (config_watch,), runtime.clock),
+        watches=WatchService(runtime.store, (config_watch,), runtime.clock),
     )
     app = build_app(runtime)
     assert runtime.settings.slack_signing_secret

@@ -23,12 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime import Runtime
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.serve import LocalServer
-from bot.slack.signing import signed_headers, slash_command_body
-from bot.slack.standin import SlackStandIn
-from bot.web_limits import MAX_BODY_ENV, REQUEST_TIMEOUT_ENV
+from bot.bootstrap import Runtime, build_app, wsgi_app
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn
+from bot.web.request_limits import MAX_BODY_ENV, REQUEST_TIMEOUT_ENV
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_demo_and_web import (
     ROOT,

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.aws.clients import AwsClients
+from bot.adapters.aws.clients import AwsClients
 from bot.domain.pam import PAM_PHRASE
-from bot.seed import Failure, create_cluster, put_failures, put_metrics
-from bot.seed_postgresql import Client, engine_time, pam_lines, put_postgresql_lines
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures, put_metrics
+from bot.sandbox.seed_postgresql_log import Client, engine_time, pam_lines, put_postgresql_lines
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
@@ -255,8 +255,8 @@ def test_a_policy_without_the_postgresql_groups_still_answers_the_rest(
 def test_a_postgresql_log_over_the_cap_is_read_newest_first_and_says_so(
     aws: AwsClients, now: datetime
 ) -> None:
-    from bot.service import IamAuthService
-    from bot.slack.render import failures_message
+    from bot.services.queries import QueryService
+    from bot.views.failures import failures_message
 
     create_cluster(aws.rds(), "busy-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
     recent = [Failure(now - timedelta(minutes=m), "app", "InvalidToken") for m in (3, 2, 1)]
@@ -269,7 +269,7 @@ def test_a_postgresql_log_over_the_cap_is_read_newest_first_and_says_so(
         for x in pam_lines(t, user, Client("10.0.0.9", 40000 + n, "app", 500 + n))
     ]
     put_postgresql_lines(aws.logs(), "busy-db", "busy-db-1", lines)
-    service = IamAuthService(aws, event_cap=5, clock=lambda: now)
+    service = QueryService(aws, event_cap=5, clock=lambda: now)
     answer = service.failures("busy-db", timedelta(hours=1), clients=True).clients
     assert answer is not None
     assert answer.correlation is not None
@@ -286,15 +286,19 @@ def test_the_demo_seed_writes_a_postgresql_log_that_matches_its_failures(
 ) -> None:
     import random
 
-    from bot.seed import demo_failures
-    from bot.seed_postgresql import OTHER_CLIENTS, SERVICE_CLIENTS, put_postgresql_failures
-    from bot.service import IamAuthService
+    from bot.sandbox.seed_aws import demo_failures
+    from bot.sandbox.seed_postgresql_log import (
+        OTHER_CLIENTS,
+        SERVICE_CLIENTS,
+        put_postgresql_failures,
+    )
+    from bot.services.queries import QueryService
 
     create_cluster(aws.rds(), "demo-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
     failures = demo_failures(now, random.Random(5))
     put_failures(aws.logs(), "demo-db", failures)
     put_postgresql_failures(aws.logs(), "demo-db", failures, random.Random(6))
-    report = IamAuthService(aws, clock=lambda: now).failures(
+    report = QueryService(aws, clock=lambda: now).failures(
         "demo-db", timedelta(hours=24), clients=True
     )
     assert report.clients is not None

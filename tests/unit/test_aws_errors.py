@@ -16,7 +16,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from bot.aws.errors import (
+from bot.adapters.aws.errors import (
     AccessDenied,
     AwsError,
     AwsSetupError,

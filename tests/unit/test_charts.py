@@ -13,15 +13,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.charts import (
-    FAMILY_COLOURS,
-    REQUESTS_COLOUR,
-    THRESHOLD_COLOUR,
-    digest_chart,
-    metrics_alt_text,
-    metrics_chart,
-    per_period,
-)
 from bot.domain.address import Address
 from bot.domain.alerts import Threshold
 from bot.domain.chart_spec import CHART_SPAN, DigestChart, fetch_span, rolling_counts
@@ -35,10 +26,19 @@ from bot.domain.metrics import (
     resample,
 )
 from bot.domain.records import Family
+from bot.views.chart_drawing import (
+    FAMILY_COLOURS,
+    REQUESTS_COLOUR,
+    THRESHOLD_COLOUR,
+    draw_digest_chart,
+    draw_metrics_chart,
+    metrics_alt_text,
+    per_period,
+)
 from tests.chart_checks import assert_chart, colour_pixels, pixels
 
 END = datetime(2025, 8, 12, 3, 0, tzinfo=UTC)
-FAMILY_ALPHA = 0.9  # the stacked areas' alpha in bot/charts.py
+FAMILY_ALPHA = 0.9  # the stacked areas' alpha in bot/views/chart_drawing.py
 
 
 def report_with_data(window: timedelta, seed: int = 1) -> MetricsReport:
@@ -83,27 +83,29 @@ def without(report: MetricsReport, family: Family) -> MetricsReport:
 @pytest.mark.parametrize("window", [timedelta(hours=1), timedelta(hours=24), timedelta(days=7)])
 def test_metrics_chart_draws_requests_and_every_family(window: timedelta) -> None:
     report = report_with_data(window)
-    image = assert_chart(metrics_chart(report), 1200, 600)
+    image = assert_chart(draw_metrics_chart(report), 1200, 600)
     assert colour_pixels(image, REQUESTS_COLOUR) > 0
     for family in FAMILY_METRICS:
         colour = FAMILY_COLOURS[family]
         drawn = colour_pixels(image, colour, FAMILY_ALPHA)
         # Without its failures only the family's legend swatch is left in its colour.
-        swatch = colour_pixels(pixels(metrics_chart(without(report, family))), colour, FAMILY_ALPHA)
+        swatch = colour_pixels(
+            pixels(draw_metrics_chart(without(report, family))), colour, FAMILY_ALPHA
+        )
         assert drawn > 2 * swatch > 0, family
 
 
 def test_a_chart_of_no_data_still_has_its_title_and_axes() -> None:
     empty = MetricsReport("empty-db", END - timedelta(hours=1), END, 60, "DBClusterIdentifier")
-    image = assert_chart(metrics_chart(empty), 1200, 600)
-    data = pixels(metrics_chart(report_with_data(timedelta(hours=1))))
+    image = assert_chart(draw_metrics_chart(empty), 1200, 600)
+    data = pixels(draw_metrics_chart(report_with_data(timedelta(hours=1))))
     assert not np.array_equal(image, data)
     # The title band (the top 40 px) still carries the title.
     assert np.count_nonzero(image[:40].max(axis=2) < 100) > 500
 
 
 def test_digest_chart_draws_counts_and_the_threshold_line() -> None:
-    image = assert_chart(digest_chart(a_digest_chart()), 900, 360)
+    image = assert_chart(draw_digest_chart(a_digest_chart()), 900, 360)
     assert colour_pixels(image, THRESHOLD_COLOUR) > 0
     assert colour_pixels(image, FAMILY_COLOURS[Family.INVALID_TOKEN]) > 0
 
@@ -112,16 +114,16 @@ def test_digest_chart_of_zeros_still_draws_the_threshold() -> None:
     chart = DigestChart(
         Address("prod-db"), Family.THROTTLING, 5, timedelta(minutes=5), END, (0,) * 60
     )
-    image = assert_chart(digest_chart(chart), 900, 360)
+    image = assert_chart(draw_digest_chart(chart), 900, 360)
     assert colour_pixels(image, THRESHOLD_COLOUR) > 0
 
 
 def test_charts_drawn_in_parallel_threads_match_serial_drawing() -> None:
     reports = [report_with_data(timedelta(hours=h), seed=h) for h in (1, 6, 24)]
-    serial = [metrics_chart(r) for r in reports] + [digest_chart(a_digest_chart())]
+    serial = [draw_metrics_chart(r) for r in reports] + [draw_digest_chart(a_digest_chart())]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        jobs = [pool.submit(metrics_chart, r) for r in reports * 2]
-        jobs += [pool.submit(digest_chart, a_digest_chart()) for _ in range(2)]
+        jobs = [pool.submit(draw_metrics_chart, r) for r in reports * 2]
+        jobs += [pool.submit(draw_digest_chart, a_digest_chart()) for _ in range(2)]
         parallel = [job.result() for job in jobs]
     assert parallel == serial[:3] * 2 + serial[3:] * 2
 
@@ -230,6 +232,6 @@ def _minute(moment: datetime) -> int:
 def test_names_are_drawn_as_written_never_as_math() -> None:
     """`$\\nosuchcommand$` would make matplotlib's math parser raise: it must stay plain text."""
     chart = replace(a_digest_chart(), cluster=Address("acct/$\\nosuchcommand$/db"))
-    assert_chart(digest_chart(chart), 900, 360)
+    assert_chart(draw_digest_chart(chart), 900, 360)
     report = replace(report_with_data(timedelta(hours=1)), cluster="$\\nosuchcommand$")
-    assert_chart(metrics_chart(report), 1200, 600)
+    assert_chart(draw_metrics_chart(report), 1200, 600)

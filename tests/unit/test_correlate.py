@@ -15,7 +15,7 @@ from bot.domain.correlate import (
 )
 from bot.domain.pam import PamFailure
 from bot.domain.summary import FailureSummary
-from bot.seed import Failure, format_line
+from bot.sandbox.seed_aws import Failure, format_line
 
 T0 = 1_754_883_360_000  # 2025-08-11 03:36:00 UTC, in ms
 

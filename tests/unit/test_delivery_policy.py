@@ -10,10 +10,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot.adapters.slack.delivery_policy import Failure, backoff, failure_of, max_age_from
+from bot.adapters.slack.web_client import retry_after
 from bot.config import ConfigError
 from bot.scheduler import lease_ttl
-from bot.slack.client import retry_after
-from bot.slack.delivery_policy import Failure, backoff, failure_of, max_age_from
 
 
 def slack_error(status: int, data: Any, headers: dict[str, str] | None = None) -> SlackApiError:

@@ -14,19 +14,21 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.store.repo import AuditEntry, Silence
 from bot.domain.address import Address, parse_address
 from bot.domain.alerts import Notice, NoticeKind, Threshold
 from bot.domain.records import AuthFailure, Family
 from bot.domain.summary import FailureSummary
 from bot.domain.watches import make_watch, parse_threshold_spec
 from bot.services.alerting.group import ClusterNotices
-from bot.slack.mrkdwn import code
-from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, error_message, help_message
-from bot.slack.render_digest import digest_blocks
-from bot.slack.render_watches import audit_list, watches_list
-from bot.slack.terminal import audit_table, render_message
-from bot.store.repo import AuditEntry, Silence
-from bot.watching import WatchListing
+from bot.services.watches import WatchListing
+from bot.views.audit_log import audit_list
+from bot.views.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, error_message
+from bot.views.digest import digest_blocks
+from bot.views.help import help_message
+from bot.views.mrkdwn import code
+from bot.views.terminal import audit_table, render_message
+from bot.views.watches import watches_list
 from tests.unit.test_render import report_for
 
 T0 = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.isolation import TIMED_OUT, Failed, each_alone
+from bot.ops.isolation import TIMED_OUT, Failed, each_alone
 
 
 class PlaceDown(Exception):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.aws.rds import IAM_LOG_EXPORT, ClusterInfo
-from bot.cache import TtlCache
-from bot.service import ExportChange, LogExports
-from bot.slack.render_logs import (
+from bot.domain.cluster import IAM_LOG_EXPORT, ClusterInfo
+from bot.ops.cache import TtlCache
+from bot.services.log_exports import ExportChange, LogExports
+from bot.views.log_exports import (
     already_on_message,
     enable_done,
     enable_not_done,

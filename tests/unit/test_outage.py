@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.store.outage import Spool, unreachable
+from bot.adapters.store.outage import Spool, unreachable
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from bot.domain.pam import (
     fast_failure,
     parse_failure,
 )
-from bot.seed_postgresql import Client, pam_lines
+from bot.sandbox.seed_postgresql_log import Client, pam_lines
 
 REAL = [
     "2025-08-11 03:36:09 UTC:10.0.1.67(40050):testuser@test_db:[1271]:LOG: pam_authenticate failed: Permission denied",

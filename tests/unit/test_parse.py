@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bot.domain.parse import MAX_LINE, fast_fields, parse_line
 from bot.domain.records import CODE_FAMILIES, AuthFailure, Family
 from bot.domain.summary import FailureSummary
-from bot.seed import Failure, format_line
+from bot.sandbox.seed_aws import Failure, format_line
 
 REAL_LINE = (
     "2025-08-11T04:00:05,804 [ERROR] Failed to authenticate the connection request for user "

@@ -14,10 +14,10 @@ from urllib.parse import quote
 import pytest
 from botocore.credentials import DeferredRefreshableCredentials
 
-from bot import redact
-from bot.aws.clients import AwsClients, AwsSettings
-from bot.aws.redaction import register_credentials
-from bot.redact import REDACTED, credential_values, register_environment, register_secrets
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.adapters.aws.credential_redaction import register_credentials
+from bot.ops import redact
+from bot.ops.redact import REDACTED, credential_values, register_environment, register_secrets
 
 R = REDACTED
 

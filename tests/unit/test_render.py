@@ -9,21 +9,23 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.aws.rds import ClusterInfo
+from bot.adapters.store.repo import AuditEntry
 from bot.domain.address import Address, parse_address
+from bot.domain.cluster import ClusterInfo
 from bot.domain.metrics import METRIC_NAMES, MetricsReport, Series
 from bot.domain.records import AuthFailure
 from bot.domain.summary import FailureSummary
 from bot.domain.text import reveal, shown
 from bot.domain.watches import Watch, make_watch, parse_threshold_spec
 from bot.domain.window import Window
-from bot.service import FailuresReport
-from bot.slack.mrkdwn import block_quote_code, code, escape
-from bot.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, failures_message, metrics_message
-from bot.slack.render_watches import MAX_LISTED, watch_line, watches_list
-from bot.slack.terminal import audit_table, render_message
-from bot.store.repo import AuditEntry
-from bot.watching import WatchListing
+from bot.services.queries import FailuresReport
+from bot.services.watches import WatchListing
+from bot.views.blocks import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.views.failures import failures_message
+from bot.views.metrics import metrics_message
+from bot.views.mrkdwn import block_quote_code, code, escape
+from bot.views.terminal import audit_table, render_message
+from bot.views.watches import MAX_LISTED, watch_line, watches_list
 
 T0 = datetime(2025, 8, 11, 3, 0, tzinfo=UTC)
 WINDOW = Window(T0, T0 + timedelta(hours=1))

@@ -6,7 +6,7 @@ import io
 import logging
 import re
 
-from bot.logs import make_handler
+from bot.ops.logging_setup import make_handler
 
 RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
 FORGED = "2025-01-01 00:00:00,000 CRITICAL iamauth: forged"

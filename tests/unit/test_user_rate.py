@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.store.repo import storable
 from bot.config import ConfigError, load_settings
 from bot.domain.user_rate import DEFAULT_USER_RATE, UserRate, parse_user_rate
-from bot.store.repo import storable
-from bot.user_limits import UserRateLimiter
+from bot.ops.user_limits import UserRateLimiter
 
 
 def test_rates_are_written_like_thresholds() -> None:

@@ -9,5 +9,5 @@
     commit    I/O      alert states and digests in one transaction, under the leader's fence
 
 pipeline.py runs them; ports.py says what they need from the store and from AWS (aws_reads.py
-is the AWS side; bot/store/repo.py's Store the store's), so the use case runs on fakes as well.
+is the AWS side; bot/adapters/store/repo.py's Store the store's), so the use case runs on fakes as well.
 """

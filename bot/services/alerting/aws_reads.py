@@ -1,5 +1,5 @@
 """What a digest tick reads from AWS (the AwsReads port), through the adapters in bot/aws: each
-cluster read with the clients of the place that holds it (bot/aws/targets.py)."""
+cluster read with the clients of the place that holds it (bot/adapters/aws/targets.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from collections.abc import Mapping, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.clients import AwsClients
-from bot.aws.errors import AwsError
-from bot.aws.metrics import fetch_all_metrics
-from bot.aws.rds import describe_cluster
-from bot.aws.targets import Targets
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.cloudwatch_metrics import fetch_all_metrics
+from bot.adapters.aws.errors import AwsError
+from bot.adapters.aws.rds import describe_cluster
+from bot.adapters.aws.targets import Targets
 from bot.domain.address import Address
 from bot.domain.metrics import Series
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
-from bot.service import read_log_summary
+from bot.services.queries import read_log_summary
 
 
 class AwsAlertReads:

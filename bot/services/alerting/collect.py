@@ -16,10 +16,10 @@ from bot.domain.chart_spec import fetch_span
 from bot.domain.metrics import Series
 from bot.domain.watches import Watch
 from bot.domain.window import Window
-from bot.isolation import Failed, each_alone
+from bot.ops.isolation import Failed, each_alone
 from bot.services.alerting.left_out import left_out
 from bot.services.alerting.ports import AlertStore, AwsReads, ClusterNames
-from bot.services.alerting.served import Skipped, all_watches, deliverable
+from bot.services.served_watches import Skipped, all_watches, deliverable
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
 """Stage 6, I/O: the tick's alert states and the digests they owe, in one transaction, under the
-leader's fence (bot/store/fence.py): a scheduler that lost the lead mid-tick writes nothing."""
+leader's fence (bot/adapters/store/fence.py): a scheduler that lost the lead mid-tick writes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.adapters.store.fence import Fence
+from bot.adapters.store.repo import Digest
 from bot.services.alerting.evaluate import Evaluation
 from bot.services.alerting.group import ChannelDigest
 from bot.services.alerting.ports import AlertStore, RenderDigest
-from bot.store.fence import Fence
-from bot.store.repo import Digest
 
 
 def outbox_digest(digest: ChannelDigest, render: RenderDigest, end: datetime) -> Digest:

@@ -16,7 +16,7 @@ from bot.domain.chart_spec import DigestChart, digest_chart
 from bot.domain.metrics import FAMILY_METRICS, Series
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
-from bot.isolation import Failed, each_alone
+from bot.ops.isolation import Failed, each_alone
 from bot.services.alerting.evaluate import Metrics
 from bot.services.alerting.group import ChannelDigest, ClusterNotices
 from bot.services.alerting.left_out import left_out

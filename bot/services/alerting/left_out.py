@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.isolation import TIMED_OUT, Failed
-from bot.telemetry import DIGEST_PARTS_FAILED
+from bot.ops.isolation import TIMED_OUT, Failed
+from bot.ops.telemetry import DIGEST_PARTS_FAILED
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.adapters.store.fence import Fence
 from bot.domain.access import AccessPolicy
 from bot.domain.alerts import Notice
 from bot.domain.metrics import METRICS_DELAY
@@ -23,8 +24,7 @@ from bot.services.alerting.enrich import DETAIL_BUDGET_SECONDS, enrich
 from bot.services.alerting.evaluate import Evaluation, evaluate
 from bot.services.alerting.group import group
 from bot.services.alerting.ports import AlertStore, AwsReads, ClusterNames, RenderDigest
-from bot.services.alerting.served import Skipped
-from bot.store.fence import Fence
+from bot.services.served_watches import Skipped
 
 log = logging.getLogger(__name__)
 

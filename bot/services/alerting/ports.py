@@ -1,7 +1,7 @@
 """What the digest pipeline needs from outside, as Protocols: the store it reads and writes, what
 it reads from AWS, whether two names are one cluster, and the renderer. In production bot/store's
-Store, aws_reads.py's AwsAlertReads, bot/cluster_identity.py's ClusterIdentity and the Block Kit
-renderer (bot/slack/render_digest.py) fill them; tests/unit/alerting/fakes.py in memory."""
+Store, aws_reads.py's AwsAlertReads, bot/services/cluster_identity.py's ClusterIdentity and the Block Kit
+renderer (bot/views/digest.py) fill them; tests/unit/alerting/fakes.py in memory."""
 
 from __future__ import annotations
 
@@ -9,25 +9,20 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.adapters.store.fence import Fence
+from bot.adapters.store.repo import Digest
 from bot.domain.address import Address
 from bot.domain.alerts import AlertState, StateKey
 from bot.domain.metrics import Series
 from bot.domain.summary import FailureSummary
-from bot.domain.watches import Watch
 from bot.domain.window import Window
 from bot.services.alerting.group import ClusterNotices
-from bot.store.fence import Fence
-from bot.store.repo import Digest
+from bot.services.served_watches import ClusterNames as ClusterNames
+from bot.services.served_watches import WatchSource as WatchSource
 
 # One channel's digest as (fallback text, Block Kit blocks as dicts), from its clusters (listed
 # in order) and the end of the evaluated windows.
 RenderDigest = Callable[[Sequence[ClusterNotices], datetime], tuple[str, list[dict[str, Any]]]]
-
-
-class WatchSource(Protocol):
-    def list_watches(self) -> list[Watch]:
-        """The watches added from Slack; the config file's are given to the pipeline."""
-        ...
 
 
 class AlertStore(WatchSource, Protocol):
@@ -76,10 +71,4 @@ class AwsReads(Protocol):
 
     def log_summary(self, cluster: Address, window: Window, cap: int) -> FailureSummary | None:
         """What that log says of `window`, at most `cap` events; None when it has no group yet."""
-        ...
-
-
-class ClusterNames(Protocol):
-    def same(self, one: Address, other: Address) -> bool:
-        """Whether two names are one cluster; AwsError when AWS could not tell."""
         ...

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.aws.errors import AwsError, AwsUnreachable
+from bot.adapters.aws.errors import AwsError, AwsUnreachable
+from bot.adapters.store.fence import Fence, LeaseLost
+from bot.adapters.store.repo import Digest
 from bot.domain.address import Address, parse_address
 from bot.domain.alerts import AlertState, StateKey, Threshold
 from bot.domain.metrics import FAMILY_METRICS, Series
@@ -18,8 +20,6 @@ from bot.domain.summary import FailureSummary
 from bot.domain.watches import Watch, make_watch
 from bot.domain.window import Window
 from bot.services.alerting.group import ClusterNotices
-from bot.store.fence import Fence, LeaseLost
-from bot.store.repo import Digest
 
 NOW = datetime(2025, 8, 11, 4, 0, tzinfo=UTC)
 END = NOW - timedelta(minutes=3)  # the windows a tick at NOW evaluates end here

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.cluster_identity import ClusterIdentity
+from bot.adapters.store.fence import Fence, LeaseLost
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, NoticeKind, Status
@@ -14,8 +14,8 @@ from bot.domain.metrics import FAMILY_METRICS
 from bot.domain.records import Family
 from bot.domain.watches import Watch
 from bot.services.alerting.pipeline import DigestPipeline
-from bot.services.alerting.served import NOT_READABLE
-from bot.store.fence import Fence, LeaseLost
+from bot.services.cluster_identity import ClusterIdentity
+from bot.services.served_watches import NOT_READABLE
 from tests.unit.alerting.fakes import (
     END,
     NOW,

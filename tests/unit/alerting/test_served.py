@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.aws.errors import AwsUnreachable
-from bot.cluster_identity import ClusterIdentity
+from bot.adapters.aws.errors import AwsUnreachable
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.address import Address
-from bot.services.alerting.served import NOT_READABLE, all_watches, deliverable
+from bot.services.cluster_identity import ClusterIdentity
+from bot.services.served_watches import NOT_READABLE, all_watches, deliverable
 from tests.unit.alerting.fakes import MemoryStore, watch
 
 EDGE = "123456789012/us-east-1/edge-db"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import redact
 from bot.config import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, ConfigError
 from bot.config.environment import Environment, read_environment
+from bot.ops import redact
 
 
 def test_defaults_and_empty_variables_count_as_unset() -> None:

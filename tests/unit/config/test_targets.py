@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.aws.targets import TargetSpec
+from bot.adapters.aws.targets import TargetSpec
 from bot.config.targets import read_targets
 from tests.unit.config.files import config, refusal
 

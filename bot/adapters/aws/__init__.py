@@ -1,0 +1,2 @@
+"""Adapters to AWS: each module owns one API family. Nothing outside bot/adapters/aws imports
+boto3."""

@@ -1,0 +1,259 @@
+"""Posting the outbox: each digest reaches its channel once, whatever fails on the way.
+
+The tick writes a digest to the outbox in the same transaction as the state change it reports, so
+a crash before posting loses nothing: the row stays pending and is posted later. Then:
+
+- **Claimed before each attempt.** The claim counts the attempt and keeps every other process off
+  the row until it lapses (longer than a post can take, CLAIM_TTL). The scheduler claims under its
+  lease's fence, in one transaction with the lease check, and checks again right before posting:
+  a process that lost the lead posts nothing more.
+- **Only a 429 proves nothing was posted.** Any other failure without a clear refusal (a 5xx, a
+  timeout, a dropped connection, a process that died or froze mid-post) leaves the row *unsure*:
+  before it is posted again, the channel's history is searched for the row's key (carried in the
+  message metadata), and finding it marks the row sent instead.
+- **Transient failures are retried at every tick** (a jittered pause of at most half a tick, or
+  Slack's Retry-After) until the row is older than `max_age`: then it is marked expired, logged and
+  counted. Errors another try cannot fix mark the row failed at once.
+- **Channels are delivered concurrently** (at most WORKERS at once), each channel's rows in order:
+  one channel's Retry-After, outage or error never delays or stops another's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.adapters.slack.delivery_policy import (
+    DEFAULT_MAX_AGE,
+    SLACK_FAILURES,
+    Failure,
+    backoff,
+    failure_of,
+)
+from bot.adapters.slack.files import Png, UploadError, upload_png
+from bot.adapters.slack.web_client import DELIVERY_CALL_SECONDS
+from bot.adapters.store.fence import Fence, LeaseLost
+from bot.adapters.store.repo import OutboxItem, Store
+from bot.ops.telemetry import DIGESTS_EXPIRED, DIGESTS_POSTED
+
+EVENT_TYPE = "iamauth_digest"
+WORKERS = 8
+# No other process tries a claimed row before this: the longest call, and time for the database
+# writes around it. A post starts only while a whole call still fits in the claim.
+CLAIM_TTL = timedelta(seconds=DELIVERY_CALL_SECONDS + 5)
+HISTORY_MARGIN = timedelta(minutes=1)  # Slack's clock and this host's may differ
+# Draws a digest's chart from the spec its outbox row stores (bot/views/chart_files.py).
+ChartDrawer = Callable[[Mapping[str, Any]], Png]
+log = logging.getLogger(__name__)
+
+
+class Unanswered(Exception):
+    """The channel's history cannot be read now."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.code)
+        self.failure = failure
+
+
+class Outcome(Enum):
+    POSTED = "posted"
+    SETTLED = "settled"  # done with the row without posting: found posted, failed or expired
+    WAIT = "wait"  # the row waits for a later tick, and so do the channel's later rows
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: Store,
+        client: WebClient,
+        clock: Callable[[], datetime],
+        *,
+        tick: timedelta = timedelta(seconds=60),
+        max_age: timedelta = DEFAULT_MAX_AGE,
+        workers: int = WORKERS,
+        draw_chart: ChartDrawer | None = None,
+    ) -> None:
+        self.store = store
+        # None: a digest's chart is left out (its spec stays in the outbox row).
+        self.draw_chart = draw_chart
+        self.client = client
+        self.clock = clock
+        self.tick = tick
+        self.max_age = max_age
+        self.workers = workers
+
+    def deliver_pending(self, fence: Fence | None = None) -> int:
+        """Post every pending digest that is due; returns how many were posted (not counting
+        recoveries). With the scheduler's fence: raises LeaseLost once the lease is lost, after
+        every channel stopped."""
+        channels: dict[str, list[OutboxItem]] = {}
+        for item in self.store.pending():
+            channels.setdefault(item.channel, []).append(item)
+        if not channels:
+            return 0
+        lost = threading.Event()
+        with ThreadPoolExecutor(
+            max_workers=min(self.workers, len(channels)), thread_name_prefix="deliver"
+        ) as pool:
+            posted = sum(
+                pool.map(lambda items: self._channel(items, fence, lost), channels.values())
+            )
+        if lost.is_set():
+            raise LeaseLost("the lease was lost during delivery")
+        return posted
+
+    def _channel(
+        self, items: Iterable[OutboxItem], fence: Fence | None, lost: threading.Event
+    ) -> int:
+        """One channel's rows in order, until one must wait: no later row overtakes it."""
+        posted = 0
+        for item in items:
+            if lost.is_set():
+                break
+            try:
+                outcome = self._deliver(item, fence)
+            except LeaseLost:
+                lost.set()
+                break
+            except Exception:
+                # The database, most likely. The row stays claimed by this holder, which takes it
+                # up again at its next tick, searching the history first.
+                log.exception("delivering outbox %s to %s stopped", item.id, item.channel)
+                break
+            if outcome is Outcome.WAIT:
+                break
+            if outcome is Outcome.POSTED:
+                posted += 1
+        return posted
+
+    def _deliver(self, item: OutboxItem, fence: Fence | None) -> Outcome:
+        now = self.clock()
+        claim = self.store.claim(item.id, now, now + CLAIM_TTL, fence)
+        if claim is None:
+            return Outcome.WAIT  # not due yet, another process is trying it, or it is done
+        claimed = time.monotonic()
+        if now - claim.created_at > self.max_age:
+            return self._expire(claim, now)
+        if claim.unsure_since is not None:
+            try:
+                ts = self._find_posted(claim, claim.unsure_since)
+            except Unanswered as unanswered:
+                self._retry(claim, unanswered.failure, "reading the history")
+                return Outcome.WAIT
+            if ts is not None:
+                log.info("outbox %s was posted before (ts %s); marking it sent", claim.id, ts)
+                self.store.mark_sent(claim.id, ts, self.clock())
+                return Outcome.SETTLED
+            now = self.clock()
+            if not self.store.confirm(claim, now, now + CLAIM_TTL, fence):
+                return Outcome.WAIT
+            claimed = time.monotonic()
+        if time.monotonic() - claimed + DELIVERY_CALL_SECONDS > CLAIM_TTL.total_seconds():
+            # Stopped (frozen, paused) since the claim: another process may be trying it now.
+            self.store.retry_later(claim, "claim lapsed", self.clock(), maybe_posted=False)
+            return Outcome.WAIT
+        return self._post(claim)
+
+    def _post(self, item: OutboxItem) -> Outcome:
+        try:
+            response = self.client.chat_postMessage(
+                channel=item.channel,
+                text=item.text,
+                blocks=item.blocks,
+                metadata={"event_type": EVENT_TYPE, "event_payload": {"outbox_key": item.key}},
+                unfurl_links=False,
+            )
+        except SLACK_FAILURES as error:
+            failure = failure_of(error)
+            if not failure.permanent:
+                self._retry(item, failure, "posting")
+                return Outcome.WAIT
+            log.warning("outbox %s to %s failed for good: %s", item.id, item.channel, failure.code)
+            self.store.give_up(item, "failed", failure.code)
+            return Outcome.SETTLED
+        ts = str(response.get("ts"))
+        self.store.mark_sent(item.id, ts, self.clock())
+        DIGESTS_POSTED.inc()
+        if item.chart and self.draw_chart is not None:
+            # After mark_sent: a failed chart is logged and never re-posts the digest.
+            channel = str(response.get("channel") or item.channel)
+            self._post_chart(self.draw_chart, channel, ts, item.chart)
+        return Outcome.POSTED
+
+    def _post_chart(
+        self, draw: ChartDrawer, channel: str, thread_ts: str, spec: Mapping[str, Any]
+    ) -> bool:
+        """Draw a digest's chart and share it in the digest's thread. Returns whether it was
+        posted; failures are logged only: the digest itself is already out."""
+        try:
+            png = draw(spec)
+        except Exception:
+            log.exception("drawing a digest chart for %s failed", channel)
+            return False
+        try:
+            upload_png(self.client, png, channel, thread_ts=thread_ts)
+        except UploadError as error:
+            log.warning("the digest chart was not posted in %s: %s", channel, error)
+            return False
+        return True
+
+    def _retry(self, item: OutboxItem, failure: Failure, doing: str) -> None:
+        wait = (
+            timedelta(seconds=failure.retry_after)
+            if failure.retry_after is not None
+            else backoff(item.attempts, self.tick)
+        )
+        log.warning(
+            "outbox %s to %s: %s failed (%s); trying again in %.0f s",
+            item.id, item.channel, doing, failure.code, wait.total_seconds(),
+        )  # fmt: skip
+        self.store.retry_later(
+            item, failure.code, self.clock() + wait, maybe_posted=failure.maybe_posted
+        )
+
+    def _expire(self, item: OutboxItem, now: datetime) -> Outcome:
+        age = now - item.created_at
+        log.error(
+            "outbox %s to %s expired undelivered after %s and %d attempt(s); last error: %s",
+            item.id, item.channel, age, item.attempts - 1, item.last_error,
+        )  # fmt: skip
+        self.store.give_up(item, "expired", f"expired after {age}; last error: {item.last_error}")
+        DIGESTS_EXPIRED.inc()
+        return Outcome.SETTLED
+
+    def _find_posted(self, item: OutboxItem, since: datetime) -> str | None:
+        """The ts of the message carrying the row's key, if the channel shows it since `since`."""
+        oldest = (since - HISTORY_MARGIN).timestamp()
+        cursor: str | None = None
+        try:
+            while True:
+                page: Any = self.client.conversations_history(
+                    channel=item.channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in page.get("messages", []):
+                    payload = (message.get("metadata") or {}).get("event_payload") or {}
+                    if payload.get("outbox_key") == item.key:
+                        return str(message.get("ts"))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not page.get("has_more") or not cursor:
+                    return None
+        except SLACK_FAILURES as error:
+            failure = failure_of(error)
+            if not failure.permanent:
+                raise Unanswered(failure) from error
+            # Without history we cannot tell; posting again risks a duplicate, not a loss.
+            log.warning("cannot read %s history to check outbox %s: %s", item.channel, item.id,
+                        failure.code)  # fmt: skip
+            return None

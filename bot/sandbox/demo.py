@@ -1,0 +1,208 @@
+"""`iamauth demo`: the real bot against an embedded AWS emulator and a local Slack stand-in.
+
+Needs no AWS and no Slack account. moto's server runs in this process on a free local port and is
+seeded with a realistic day; signed slash commands go over HTTP to the real Bolt app, which answers
+through `response_url` to the stand-in; the demo prints what Slack would show.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.adapters.aws.clients import AwsClients, AwsSettings
+from bot.bootstrap import Runtime, build_app, wsgi_app
+from bot.config import Settings
+from bot.domain.address import Address
+from bot.domain.cluster import iam_log_group
+from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
+from bot.sandbox.aws_emulator import REGION, embedded_aws
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.seed_aws import (
+    Failure,
+    create_cluster,
+    demo_failures,
+    put_failures,
+    put_lines,
+    put_metrics,
+)
+from bot.sandbox.seed_postgresql_log import put_postgresql_failures
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_standin import SlackStandIn, UploadedFile
+from bot.views.terminal import render_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
+COMMANDS = (
+    "watches",
+    "failures prod-db 24h",
+    "failures prod-db 1h clients",
+    "metrics prod-db 24h",
+    "failures orders-db 6h",
+    "logs orders-db",
+    "enable-logs orders-db",
+    "metrics legacy-db 1h",
+    "failures no-such-db",
+    "failures prod-db 3 weeks",
+)
+
+
+def seed(aws: AwsClients, now: datetime) -> None:
+    rng = random.Random(20251125)
+    rds, logs, cloudwatch = aws.rds(), aws.logs(), aws.cloudwatch()
+    create_cluster(rds, "prod-db", iam=True, exports=["iam-db-auth-error", "postgresql"])
+    failures = demo_failures(now, rng)
+    put_failures(logs, "prod-db", failures)
+    # The engine's own log of the same failures: client addresses and databases to match.
+    put_postgresql_failures(logs, "prod-db", failures, random.Random(20251126))
+    garbled_at = now - timedelta(minutes=30)
+    put_lines(
+        logs,
+        iam_log_group("prod-db"),
+        "prod-db-garbled",
+        # A line cut short (as a log shipper may leave one): kept and counted, never dropped.
+        [(garbled_at, f"{garbled_at:%Y-%m-%dT%H:%M:%S},804 [ERROR] truncated line with no")],
+    )
+    _put_day_of_metrics(cloudwatch, "prod-db", failures, 40, now)
+    # orders-db: IAM auth on, log export off; only the metrics know about its failures.
+    create_cluster(rds, "orders-db", iam=True, exports=["postgresql"], instances=1)
+    orders = [
+        f
+        for f in demo_failures(now, random.Random(7))
+        if f.code in {"NotAuthorized", "InvalidToken"} and rng.random() < 0.3
+    ]
+    _put_day_of_metrics(cloudwatch, "orders-db", orders, 12, now)
+    create_cluster(rds, "legacy-db", iam=False, exports=[], instances=1)
+
+
+def _put_day_of_metrics(
+    cloudwatch: CloudWatchClient,
+    cluster: str,
+    failures: list[Failure],
+    per_minute: int,
+    now: datetime,
+) -> None:
+    # One point a minute for the last two hours (as RDS publishes), five-minute points before.
+    recent = (now - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    start = recent - timedelta(hours=22)
+    put_metrics(cloudwatch, cluster, failures, per_minute, start, recent, step_minutes=5)
+    put_metrics(cloudwatch, cluster, failures, per_minute, recent, now)
+
+
+def run_demo() -> int:
+    with embedded_aws() as endpoint, SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            slack_bot_token="xoxb-demo-not-a-real-token",
+            slack_signing_secret=secrets.token_hex(16),
+            slack_api_url=slack.api_url,
+            aws=AwsSettings(region=REGION, endpoint_url=endpoint),
+            database_url=f"sqlite:///{tmp}/iamauth-demo.db",
+            watches=(DEMO_WATCH,),
+        )
+        runtime = Runtime.build(settings)
+        now = datetime.now(UTC)
+        print(f"Seeding an embedded AWS emulator at {endpoint} with three clusters…")
+        started = time.monotonic()
+        seed(runtime.aws, now)
+        print(
+            f"…done in {time.monotonic() - started:.1f}s: prod-db (log export on), "
+            "orders-db (log export off), legacy-db (IAM auth off)."
+        )
+        app = build_app(runtime)
+        # Kept after the demo ends, so the charts it posted can be opened.
+        charts = Path(tempfile.mkdtemp(prefix="iamauth-demo-charts-"))
+        with LocalServer(wsgi_app(app, runtime)) as web:
+            for n, text in enumerate(COMMANDS):
+                uploaded = len(slack.uploaded())
+                _ask(web.url, slack, settings, text, f"demo{n}")
+                _save_charts(slack.uploaded()[uploaded:], charts)
+            _digests(runtime, slack, now, charts)
+            _own_metrics(web.url)
+    print(
+        "\nThat was the real Bolt app over HTTP and the real digest tick; run `iamauth web` or "
+        "`iamauth run` with your own Slack app and AWS account to use it for real."
+    )
+    return 0
+
+
+DEMO_CHANNEL = "C0DEMOALERT"
+DEMO_WATCH = make_watch(
+    Address("prod-db"),
+    DEMO_CHANNEL,
+    list(DEFAULT_THRESHOLDS),
+    repeat=timedelta(hours=4),
+    source="config",
+)
+
+
+def _save_charts(files: list[UploadedFile], folder: Path) -> None:
+    """Write the PNGs the bot uploaded to the stand-in where the reader can open them."""
+    for file in files:
+        path = folder / file.filename
+        path.write_bytes(file.data)
+        where = f"the thread of {file.thread_ts}" if file.thread_ts else file.channel
+        print(f"    (chart uploaded with files_upload_v2 to {where}: {file.title})")
+        print(f"    Chart written to {path}")
+
+
+def _own_metrics(url: str) -> None:
+    """The bot's own Prometheus counters of the commands above, as GET /metrics serves them."""
+    print("\n\n>>> GET /metrics (the bot's own health; commands by name and outcome)")
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:  # noqa: S310
+        lines = response.read().decode().splitlines()
+    for line in lines:
+        if line.startswith(("iamauth_commands_total{", "iamauth_ack_seconds_count")):
+            print(f"    {line}")
+
+
+def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime, charts: Path) -> None:
+    """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it."""
+    deliverer = runtime.deliverer()
+    runner = runtime.digest_runner()
+    for label, moment in (
+        ("during the burst (20 minutes ago)", now - timedelta(minutes=20)),
+        ("once it is over (in 30 minutes)", now + timedelta(minutes=30)),
+    ):
+        print(f"\n\n>>> digest tick {label}, watching prod-db for #{DEMO_CHANNEL}")
+        before, uploaded = len(slack.posted(DEMO_CHANNEL)), len(slack.uploaded())
+        runner.tick(moment)
+        deliverer.deliver_pending()
+        for posted in slack.posted(DEMO_CHANNEL)[before:]:
+            print(f"    (chat.postMessage to {DEMO_CHANNEL})")
+            print(render_message(posted.body))
+        _save_charts(slack.uploaded()[uploaded:], charts)
+
+
+def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str) -> None:
+    assert settings.slack_signing_secret
+    body = slash_command_body(text, slack.response_url(name))
+    request = urllib.request.Request(  # noqa: S310 - a local http URL the demo built
+        f"{url}/slack/events",
+        data=body,
+        headers=signed_headers(settings.slack_signing_secret, body),
+        method="POST",
+    )
+    print(f"\n\n>>> /iamauth {text}")
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        ack_body = response.read().decode()
+        ack_ms = (time.monotonic() - started) * 1000
+    print(f"    (HTTP {response.status} ack in {ack_ms:.0f} ms)")
+    if ack_body.strip():
+        import json
+
+        print(render_message(json.loads(ack_body)))
+        return
+    reply = slack.wait_for(lambda r: r.path == f"/response/{name}", timeout=30)
+    print(
+        f"    (answer via response_url after {(reply.at - started) * 1000:.0f} ms, "
+        f"{reply.body.get('response_type', 'ephemeral')})"
+    )
+    print(render_message(reply.body))

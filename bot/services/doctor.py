@@ -1,0 +1,204 @@
+"""`iamauth doctor`: is the Slack token good, who is the bot in AWS, and may it call what it needs?
+
+Each AWS permission is checked by calling the API harmlessly: a read that is allowed answers (or
+says the probed resource does not exist), one that is not allowed says AccessDenied. With
+`[[target]] role_arn`, each role is assumed once, as the bot will (sts:AssumeRole).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.errors import (
+    ACCESS_DENIED_CODES,
+    BOTOCORE_ERRORS,
+    AwsError,
+    aws_error,
+    error_code,
+)
+from bot.adapters.aws.targets import TargetSpec
+from bot.domain.metrics import NAMESPACE
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts.type_defs import AssumeRoleRequestTypeDef
+
+PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
+PROBE_POSTGRESQL_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/postgresql"
+# The bot scopes of manifest.yml, and what each is for.
+SLACK_SCOPES = {
+    "commands": "the /iamauth command",
+    "chat:write": "answers and digests",
+    "channels:history": "finding a digest posted before a crash",
+    "groups:history": "the same in private channels",
+    "usergroups:read": "admins and owners named by user group",
+    "files:write": "charts",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    # Set for what only one feature needs: missing, that feature fails and the rest works.
+    only_for: str = ""
+
+
+def _aws_check(
+    name: str,
+    call: Callable[[], Any],
+    fine_codes: frozenset[str] = frozenset(),
+    only_for: str = "",
+    missing: str = "add it to the bot's IAM policy (docs/iam-policy.json)",
+) -> Check:
+    try:
+        call()
+    except (*BOTOCORE_ERRORS, AwsError) as error:
+        code = error_code(error)
+        if code in fine_codes:
+            return Check(name, True, f"allowed ({code} for the probe)", only_for)
+        if code in ACCESS_DENIED_CODES:
+            return Check(name, False, f"missing: {missing}", only_for)
+        return Check(name, False, _sentence(error, name), only_for)
+    return Check(name, True, "allowed", only_for)
+
+
+def _sentence(error: Exception, action: str) -> str:
+    """What went wrong, in the adapters' words."""
+    translated = error if isinstance(error, AwsError) else aws_error(error, "AWS", action)
+    return str(translated)
+
+
+def _scopes_check(granted_header: str | None) -> Check | None:
+    """The scopes the token has (Slack sends them in `x-oauth-scopes`), against manifest.yml."""
+    if granted_header is None:
+        return None
+    granted = {s.strip() for s in granted_header.split(",")}
+    missing = [f"{s} ({why})" for s, why in SLACK_SCOPES.items() if s not in granted]
+    if not missing:
+        return Check("Slack scopes", True, ", ".join(SLACK_SCOPES))
+    return Check(
+        "Slack scopes",
+        False,
+        f"missing {', '.join(missing)}: update the app from manifest.yml and reinstall it",
+    )
+
+
+def run_checks(
+    aws: AwsClients | AwsError, slack: WebClient | None, targets: Sequence[TargetSpec] = ()
+) -> list[Check]:
+    """`aws`: the bot's own clients, or why they could not be built (an unknown profile…)."""
+    checks: list[Check] = []
+    if slack is None:
+        checks.append(Check("Slack token", False, "SLACK_BOT_TOKEN is not set"))
+    else:
+        try:
+            auth = slack.auth_test()
+            checks.append(
+                Check(
+                    "Slack token",
+                    True,
+                    f"bot user {auth.get('user_id')} in team {auth.get('team_id')}",
+                )
+            )
+            headers = {k.lower(): v for k, v in (auth.headers or {}).items()}
+            scopes = _scopes_check(_header(headers.get("x-oauth-scopes")))
+            if scopes is not None:
+                checks.append(scopes)
+        except SlackApiError as error:
+            checks.append(Check("Slack token", False, f"auth.test: {error.response.get('error')}"))
+    if isinstance(aws, AwsError):
+        checks.append(Check("AWS identity", False, str(aws)))
+        return checks
+    try:
+        identity = aws.sts().get_caller_identity()
+        checks.append(Check("AWS identity", True, str(identity.get("Arn"))))
+    except (*BOTOCORE_ERRORS, AwsError) as error:
+        checks.append(Check("AWS identity", False, _sentence(error, "sts:GetCallerIdentity")))
+        return checks
+    now = datetime.now(UTC)
+    checks.append(
+        _aws_check("rds:DescribeDBClusters", lambda: aws.rds().describe_db_clusters(MaxRecords=20))
+    )
+    checks.append(
+        _aws_check(
+            "logs:FilterLogEvents",
+            lambda: aws.logs().filter_log_events(logGroupName=PROBE_GROUP, limit=1),
+            frozenset({"ResourceNotFoundException"}),
+        )
+    )
+    checks.append(
+        _aws_check(
+            "logs:FilterLogEvents (postgresql log)",
+            lambda: aws.logs().filter_log_events(logGroupName=PROBE_POSTGRESQL_GROUP, limit=1),
+            frozenset({"ResourceNotFoundException"}),
+            only_for="who failed from where (`failures … clients`)",
+        )
+    )
+    checks.append(
+        _aws_check(
+            "cloudwatch:GetMetricData",
+            lambda: aws.cloudwatch().get_metric_data(
+                MetricDataQueries=[
+                    {
+                        "Id": "probe",
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": NAMESPACE,
+                                "MetricName": "IamDbAuthConnectionRequests",
+                            },
+                            "Period": 300,
+                            "Stat": "Sum",
+                        },
+                    }
+                ],
+                StartTime=now - timedelta(minutes=10),
+                EndTime=now,
+            ),
+        )
+    )
+    checks.append(
+        _aws_check(
+            "cloudwatch:ListMetrics",
+            lambda: aws.cloudwatch().list_metrics(
+                Namespace=NAMESPACE, MetricName="IamDbAuthConnectionRequests"
+            ),
+        )
+    )
+    checks.extend(_assume_role_check(aws, spec) for spec in targets if spec.role_arn)
+    return checks
+
+
+def _assume_role_check(aws: AwsClients, spec: TargetSpec) -> Check:
+    """Assume the target's role once, as the bot will: its policy must allow sts:AssumeRole on
+    the role, and the role's trust policy must trust the bot (with the external id, if set)."""
+    request: AssumeRoleRequestTypeDef = {
+        "RoleArn": spec.role_arn or "",
+        "RoleSessionName": spec.session_name,
+        "DurationSeconds": 900,
+    }
+    if spec.external_id:
+        request["ExternalId"] = spec.external_id
+    return _aws_check(
+        f"sts:AssumeRole (target {spec.name}: {spec.role_arn})",
+        lambda: aws.sts().assume_role(**request),
+        missing=(
+            "refused: allow sts:AssumeRole on this role in the bot's IAM policy "
+            "(docs/iam-policy.json), and trust the bot's identity in the role's trust policy"
+            + (" with this external_id" if spec.external_id else "")
+        ),
+    )
+
+
+def _header(value: Any) -> str | None:
+    """A header's value; urllib may hand a repeated header over as a list."""
+    if value is None:
+        return None
+    return ",".join(value) if isinstance(value, list) else str(value)

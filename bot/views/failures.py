@@ -1,0 +1,163 @@
+"""The `failures` answer: the log's failures by code, user and caller, with samples and fix hints,
+who failed from where when asked, and the metrics below them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block, DividerBlock
+
+from bot.domain.cluster import IAM_LOG_EXPORT, enable_export_command, iam_log_group
+from bot.domain.hints import hint_for_code
+from bot.domain.metrics import FAMILY_METRICS
+from bot.domain.records import Family, family_of
+from bot.domain.summary import FailureSummary
+from bot.domain.window import Window
+from bot.services.queries import FailuresReport
+from bot.views.blocks import Message, context, header, section
+from bot.views.metrics import cluster_warnings, metrics_context, metrics_table
+from bot.views.mrkdwn import block_quote_code, code, escape, shorten
+from bot.views.who_failed_from_where import clients_texts
+
+SLOWER_NOT_WRONG = (
+    ":hourglass: AWS throttled some calls; they were retried, so this answer took longer, "
+    "but it is complete."
+)
+
+
+TOP_USERS = 10
+
+
+TOP_CODES_WITH_DETAIL = 5
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "–"
+
+
+def _lines_with_more(lines: Sequence[str], more: int, noun: str) -> str:
+    text = "\n".join(lines)
+    if more > 0:
+        text += f"\n…and {more:,} more {noun}"
+    return text
+
+
+def enable_export_text(cluster: str) -> str:
+    return (
+        f"The `{IAM_LOG_EXPORT}` log export is *off* for `{escape(cluster)}`, so the log cannot say "
+        "which users failed or why. Turn it on in the RDS console (Modify → Log exports → "
+        f"`{IAM_LOG_EXPORT}` → Apply immediately) or with:\n"
+        f"```{escape(enable_export_command(cluster, IAM_LOG_EXPORT))}```\n"
+        "It applies with *no reboot* and drops no connections."
+    )
+
+
+def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
+    blocks: list[Block] = [
+        section(
+            f"*{summary.total:,} failed IAM authentications* in the log\n"
+            f"First seen {_when(summary.first_seen)} · last seen {_when(summary.last_seen)}"
+        )
+    ]
+    code_lines = [
+        f"{code(c, 40)} ({family_of(c).value}): *{n:,}*" for c, n in summary.top_codes()[:20]
+    ]
+    more_codes = max(len(summary.by_code) - 20, 0)
+    user_top = summary.top_users(TOP_USERS)
+    user_lines = [f"{code(u, 60)}: *{n:,}*" for u, n in user_top]
+    more_users = len(summary.by_user.counts) - len(user_top)
+    users_text = _lines_with_more(user_lines, more_users, "users")
+    if summary.users_overflow:
+        users_text += (
+            f"\n{summary.users_overflow:,} failures of further distinct user names are counted "
+            "but not itemised"
+        )
+    blocks.append(section("*By error code*\n" + _lines_with_more(code_lines, more_codes, "codes")))
+    if user_lines:
+        blocks.append(section("*By database user*\n" + users_text))
+    callers = summary.callers.top(5)
+    if callers:
+        caller_lines = [f"{code(arn, 200)}: *{n:,}*" for arn, n in callers]
+        blocks.append(
+            section(
+                "*Callers refused `rds-db:connect`* (from NotAuthorized lines)\n"
+                + _lines_with_more(
+                    caller_lines, len(summary.callers.counts) - len(callers), "roles"
+                )
+            )
+        )
+    for error_code, _ in summary.top_codes()[:TOP_CODES_WITH_DETAIL]:
+        users = ", ".join(code(u, 40) for u, _ in summary.users_for_code(error_code, 3))
+        samples = summary.samples.get(error_code)
+        sample = block_quote_code(samples[-1], 500) if samples else ""
+        blocks.append(
+            section(
+                f"*{escape(shorten(error_code, 60))}* — top users {users}\n"
+                f"_Fix:_ {escape(hint_for_code(error_code))}\n{sample}"
+            )
+        )
+    notes = []
+    if summary.truncated:
+        since = f", from {_when(summary.covered_from)}," if summary.covered_from else ""
+        notes.append(
+            f":warning: The log part is truncated: it covers only the newest "
+            f"{summary.total + summary.unparsed:,} events of the window{since} so the users and "
+            "codes above describe the latest failures. The metrics below count them all."
+        )
+    if summary.unparsed:
+        notes.append(
+            f"Unreadable lines (kept and counted, not dropped): {summary.unparsed:,}, e.g. "
+            + code(summary.unparsed_samples[0], 200)
+        )
+    if notes:
+        blocks.append(context("\n".join(notes)))
+    return blocks
+
+
+def failures_message(report: FailuresReport) -> Message:
+    cluster = report.cluster.identifier
+    window = report.window
+    blocks: list[Block] = [
+        header(f"IAM auth failures · {cluster}" + (f" · {report.place}" if report.place else "")),
+        context(f"Window {window.describe()} · log group `{escape(iam_log_group(cluster))}`"),
+    ]
+    blocks.extend(cluster_warnings(report.cluster))
+    summary = report.summary
+    metrics = report.metrics
+    metric_failures = metrics.total("IamDbAuthConnectionFailure")
+    if summary is None:
+        blocks.append(section(enable_export_text(cluster)))
+        text = f"{cluster}: log export off; CloudWatch counts {metric_failures:,} failures"
+    elif not report.log_group_exists:
+        blocks.append(
+            section(
+                "The log export is on, but the log group does not exist yet: it is created with "
+                "the first failed IAM authentication after the export was turned on. "
+                "*No failures are logged.*"
+            )
+        )
+        text = f"{cluster}: no failures logged in {window.describe()}"
+    elif summary.total == 0 and summary.unparsed == 0:
+        blocks.append(section(f"*No failed IAM authentications* in {window.describe()}."))
+        text = f"{cluster}: no failures in {window.describe()}"
+    else:
+        blocks.extend(_summary_blocks(summary, window))
+        text = f"{cluster}: {summary.total:,} IAM auth failures in {window.describe()}"
+    if report.clients is not None:
+        sections, notes = clients_texts(report.clients, cluster)
+        blocks.extend(section(t) for t in sections)
+        blocks.extend(context(t) for t in notes)
+    blocks.append(DividerBlock())
+    family_names = [FAMILY_METRICS[f] for f in Family if f in FAMILY_METRICS]
+    blocks.append(
+        section(
+            f"*CloudWatch metrics*: {metric_failures:,} failures of "
+            f"{metrics.total('IamDbAuthConnectionRequests'):,} requests\n"
+            + metrics_table(metrics, ["IamDbAuthConnectionFailure", *family_names])
+        )
+    )
+    blocks.append(context(metrics_context(metrics)))
+    if report.retried:
+        blocks.append(context(SLOWER_NOT_WRONG))
+    return Message(text=text, blocks=blocks)
