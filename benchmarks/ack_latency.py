@@ -5,12 +5,17 @@ gunicorn (the Procfile's web line), with every AWS call slowed to 2 s.
 
 moto's server sits behind a proxy that sleeps 2 s per call; Slack's Web API and response_url are
 the local stand-in. The ack is the HTTP response to the signed POST; the answers come later through
-response_url. Goal: p99 ack < 300 ms.
+response_url. The cluster exports its `iam-db-auth-error` log, which holds failures in every window
+asked, and the web process runs with `[limits] cache_seconds = 0`: every answer describes the
+cluster, reads its metrics and reads the log (checked: at least one FilterLogEvents call per
+command, counted at the proxy). Acks are reported as min/median/p99/max. Goal (docs/benchmarks.md):
+p99 ack < 300 ms; exit 1 when it is missed, or when an answer is missing or read no log.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import secrets
@@ -25,16 +30,18 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.aws_proxy import CountingProxy
 from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.sandbox.aws_emulator import REGION, embedded_aws
-from bot.sandbox.seed_aws import create_cluster
+from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
+GOAL_P99_MS = 300.0  # docs/benchmarks.md, (a)
 
 
 def free_port() -> int:
@@ -62,17 +69,34 @@ def concurrent_acks(requests: list[urllib.request.Request]) -> list[float]:
         return list(pool.map(go, requests))
 
 
-def main() -> None:
+def p99(values: list[float]) -> float:
+    """Nearest rank: the smallest value at or above 99 % of them."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * 0.99) - 1)]
+
+
+def seed_failures(endpoint: str, now: datetime) -> None:
+    """prod-db with its log exported, and a failure every ~30 s over the last day, from a few
+    services: each window a command asks (1 to 24 hours) has failures to read and count."""
+    aws = AwsClients(AwsSettings(region=REGION, endpoint_url=endpoint))
+    create_cluster(aws.rds(), "prod-db", iam=True, exports=["iam-db-auth-error"])
+    users = ["app_user", "billing", "etl_loader", "checkout_svc", "report_job"]
+    codes = ["InvalidToken", "ExpiredToken", "NotAuthorized"]
+    failures = [
+        Failure(now - timedelta(seconds=30 * k + 7), users[k % 5], codes[k % 3])
+        for k in range(24 * 120)
+    ]
+    put_failures(aws.logs(), "prod-db", failures, streams=2)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
     with embedded_aws() as endpoint, SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
-        create_cluster(
-            AwsClients(AwsSettings(region=REGION, endpoint_url=endpoint)).rds(),
-            "prod-db",
-            iam=True,
-            exports=[],
-        )
+        seed_failures(endpoint, datetime.now(UTC))
+        config = Path(tmp, "iamauth.toml")
+        config.write_text("[limits]\ncache_seconds = 0\n")  # every answer reads AWS
         proxy = CountingProxy(endpoint, delay=2.0)
         port, secret = free_port(), secrets.token_hex(16)
         web = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
@@ -84,6 +108,7 @@ def main() -> None:
             "SLACK_API_URL": slack.api_url,
             "AWS_ENDPOINT_URL": proxy.url,
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "IAMAUTH_CONFIG": str(config),
             "PORT": str(port),
             "IAMAUTH_LOG_LEVEL": "WARNING",
         }
@@ -117,6 +142,7 @@ def main() -> None:
                     method="POST",
                 )
 
+            proxy.reset()
             ack_ms(signed(1000))  # warm up the first request path
             alone = sorted(
                 ack_ms(signed(1001 + i)) for i in range(10)
@@ -138,6 +164,12 @@ def main() -> None:
                 time.sleep(0.2)
             answered = len(names & {r.path for r in slack.requests})
             all_answered = time.perf_counter() - started
+            # The warm-up's and the one-at-a-time commands' answers too, before counting.
+            earlier = {f"/response/r{n}" for n in range(1000, 1011)}
+            while not earlier <= {r.path for r in slack.requests} and time.monotonic() < deadline:
+                time.sleep(0.2)
+            commands = args.requests + len(earlier & {r.path for r in slack.requests})
+            calls = dict(proxy.calls)
         except Exception:
             print(open(os.path.join(tmp, "gunicorn.log")).read()[-3000:])  # noqa: SIM115
             raise
@@ -149,20 +181,39 @@ def main() -> None:
                 server.kill()
                 server.wait()
             proxy.stop()
-    p99 = acks[min(len(acks) - 1, int(len(acks) * 0.99))]
+    worst = p99(acks)
     print(
-        f"requests: {args.requests} concurrent, AWS slowed to 2 s a call, gunicorn from the Procfile"
+        f"requests: {args.requests} concurrent, AWS slowed to 2 s a call, gunicorn from the "
+        "Procfile, answer cache off, iam-db-auth-error log exported"
     )
     print(
-        f"ack latency: p50 {statistics.median(acks):.0f} ms, p99 {p99:.0f} ms, max {acks[-1]:.0f} ms  (goal p99 < 300 ms)"
+        f"ack latency: min {acks[0]:.0f} ms, median {statistics.median(acks):.0f} ms, "
+        f"p99 {worst:.0f} ms, max {acks[-1]:.0f} ms  (goal p99 < {GOAL_P99_MS:.0f} ms)"
     )
     print(
-        f"one request at a time: median {statistics.median(alone):.0f} ms, max {alone[-1]:.0f} ms"
+        f"one request at a time: min {alone[0]:.0f} ms, median {statistics.median(alone):.0f} ms, "
+        f"max {alone[-1]:.0f} ms"
     )
     print(
-        f"answers through response_url: {answered}/{args.requests}, the last after {all_answered:.1f} s"
+        f"answers through response_url: {answered}/{args.requests}, "
+        f"the last after {all_answered:.1f} s"
     )
+    print(
+        "AWS calls for the {} commands answered: {}".format(
+            commands, ", ".join(f"{k} {v}" for k, v in sorted(calls.items()))
+        )
+    )
+    failed = []
+    if worst >= GOAL_P99_MS:
+        failed.append(f"p99 {worst:.0f} ms is not under {GOAL_P99_MS:.0f} ms")
+    if answered < args.requests:
+        failed.append(f"{args.requests - answered} commands were not answered")
+    if calls.get("FilterLogEvents", 0) < commands:
+        failed.append(f"{calls.get('FilterLogEvents', 0)} log reads for {commands} answers")
+    for line in failed:
+        print("FAILED:", line)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,18 +3,32 @@
 Every AWS call the bot makes passes through it, so calls are counted at the HTTP level (one per
 request on the wire, retries included), by API name; `delay` adds seconds to each call to stand in
 for a slow AWS.
+
+`aws_in_child()` runs moto and the proxy in a child process, so that the CPU time a benchmark
+measures in its own process is the bot's, not the emulator's; `RemoteCounts` reads and resets the
+proxy's counts there over HTTP (`CONTROL_PATH`, never forwarded).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import multiprocessing
+import os
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qs
+
+from bot.sandbox.aws_emulator import FAKE_AWS_ENV, embedded_aws
+
+CONTROL_PATH = "/__iamauth_bench/calls"
 
 
 class CountingProxy:
@@ -31,6 +45,9 @@ class CountingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if self.path == CONTROL_PATH:
+                    self._control()
+                    return
                 with proxy._lock:
                     proxy.calls[_api_name(self.path, self.headers, body)] += 1
                 if proxy.delay:
@@ -66,6 +83,18 @@ class CountingProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
+            def _control(self) -> None:
+                """GET: the counts so far, as JSON; DELETE: the same, and start again from zero."""
+                with proxy._lock:
+                    payload = json.dumps(dict(proxy.calls)).encode()
+                    if self.command == "DELETE":
+                        proxy.calls.clear()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -86,6 +115,63 @@ class CountingProxy:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class RemoteCounts:
+    """The counts of a CountingProxy in another process, read over HTTP."""
+
+    def __init__(self, proxy_url: str) -> None:
+        self.url = proxy_url.rstrip("/") + CONTROL_PATH
+
+    def _ask(self, method: str) -> Counter[str]:
+        request = urllib.request.Request(self.url, method=method)  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return Counter({str(k): int(v) for k, v in json.loads(response.read()).items()})
+
+    def calls(self) -> Counter[str]:
+        return self._ask("GET")
+
+    def reset(self) -> Counter[str]:
+        """The counts so far, and zero from now on."""
+        return self._ask("DELETE")
+
+
+def _serve(connection: Connection, delay: float) -> None:
+    with embedded_aws() as endpoint:
+        proxy = CountingProxy(endpoint, delay=delay)
+        connection.send((endpoint, proxy.url))
+        connection.recv()  # until the parent is done (or gone: EOFError)
+        proxy.stop()
+
+
+@contextlib.contextmanager
+def aws_in_child(delay: float = 0.0) -> Iterator[tuple[str, str]]:
+    """(moto's endpoint, the counting proxy's URL), both served by a child process; this process
+    gets the emulator's fake credentials for as long as they run."""
+    parent, child = multiprocessing.get_context("fork").Pipe()
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(child, delay), daemon=True
+    )
+    process.start()
+    saved = {k: os.environ.get(k) for k in FAKE_AWS_ENV}
+    os.environ.update(FAKE_AWS_ENV)
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("the AWS emulator did not start within 60 s")
+        endpoint, proxy_url = parent.recv()
+        yield str(endpoint), str(proxy_url)
+    finally:
+        with contextlib.suppress(OSError):
+            parent.send("stop")
+        process.join(timeout=15)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _api_name(path: str, headers: Any, body: bytes | None) -> str:
