@@ -24,7 +24,7 @@ the default prefix with plain names take a faster path (fast_failure) with the s
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -208,10 +208,12 @@ class PamLines:
     unreadable: int = 0
     unreadable_samples: list[str] = field(default_factory=list)
     other: int = 0  # lines that are no PAM failure (when the server did not filter them out)
+    # How a line is read: the default prefix, or bot/domain/log_line_prefix.line_reader's.
+    reader: Callable[[str], PamFailure | Unreadable | None] = classify
 
     def add_lines(self, lines: Sequence[str]) -> None:
         for line in lines:
-            found = classify(line)
+            found = self.reader(line)
             if isinstance(found, PamFailure):
                 self.failures.append(found)
             elif isinstance(found, Unreadable):

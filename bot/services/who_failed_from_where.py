@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.aws.cloudwatch_logs import read_window
+from bot.adapters.aws.db_parameters import read_log_format
 from bot.adapters.aws.errors import AccessDenied, LogGroupMissing
 from bot.domain.cluster import POSTGRESQL_EXPORT, ClusterInfo, postgresql_log_group
 from bot.domain.correlate import TOLERANCE_MS, Correlation, correlate
+from bot.domain.log_line_prefix import LogFormat, line_reader
 from bot.domain.pam import PAM_FILTER_PATTERN, WHOLE_SECOND_MS, PamLines
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
@@ -38,6 +40,8 @@ class ClientsAnswer:
     unreadable_sample: str | None = None
     truncated: bool = False  # the PAM read hit the event cap: it covers only the newest lines
     covered_from: datetime | None = None
+    log_format: LogFormat | None = None  # how the postgresql log was read
+    log_format_source: str = ""  # where that came from: parameter groups, or the default and why
 
 
 def who_failed_from_where(
@@ -52,13 +56,15 @@ def who_failed_from_where(
         return ClientsAnswer(group, missing=NoClients.POSTGRESQL_EXPORT_OFF)
     # A truncated iam read covers only its newest part; PAM lines before that would match nothing.
     start = summary.covered_from or window.start
+    found_format = read_log_format(aws.rds(), info.identifier)
+    reader = line_reader(found_format.log_format)
     try:
         read = read_window(
             aws.logs(),
             group,
             Window(start - _EDGE, window.end + _EDGE),
             cap,
-            PamLines,
+            lambda: PamLines(reader=reader),
             PAM_FILTER_PATTERN,
         )
     except LogGroupMissing:
@@ -80,6 +86,8 @@ def who_failed_from_where(
         unreadable_sample=lines.unreadable_samples[0] if lines.unreadable_samples else None,
         truncated=read.truncated,
         covered_from=read.covered_from,
+        log_format=found_format.log_format,
+        log_format_source=found_format.source,
     )
 
 

@@ -84,4 +84,11 @@ def clients_texts(answer: ClientsAnswer, cluster: str) -> tuple[list[str], list[
     if answer.unreadable:
         sample = f", e.g. {code(answer.unreadable_sample, 200)}" if answer.unreadable_sample else ""
         notes.append(f"Unreadable PAM lines (counted, not matched): {answer.unreadable:,}{sample}")
+    log_format = answer.log_format
+    if log_format is not None and (answer.unreadable or not log_format.is_default):
+        notes.append(
+            f"Read the `{POSTGRESQL_EXPORT}` log with `log_line_prefix` "
+            f"{code(log_format.prefix, 100)}, `log_destination` "
+            f"{code(log_format.destination, 40)}: {escape(answer.log_format_source)}."
+        )
     return sections, notes
