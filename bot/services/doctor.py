@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
 PROBE_POSTGRESQL_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/postgresql"
+# No such group: DBParameterGroupNotFound proves the call itself is allowed.
+PROBE_PARAMETER_GROUP = "iamauth-doctor-probe"
 # The bot scopes of manifest.yml, and what each is for.
 SLACK_SCOPES = {
     "commands": "the /iamauth command",
@@ -140,6 +142,16 @@ def run_checks(
             lambda: aws.logs().filter_log_events(logGroupName=PROBE_POSTGRESQL_GROUP, limit=1),
             frozenset({"ResourceNotFoundException"}),
             only_for="who failed from where (`failures … clients`)",
+        )
+    )
+    checks.append(
+        _aws_check(
+            "rds:DescribeDBClusterParameters",
+            lambda: aws.rds().describe_db_cluster_parameters(
+                DBClusterParameterGroupName=PROBE_PARAMETER_GROUP, MaxRecords=20
+            ),
+            frozenset({"DBParameterGroupNotFound"}),
+            only_for="a custom PostgreSQL log format in `failures … clients`",
         )
     )
     checks.append(

@@ -199,10 +199,11 @@ def test_doctor_reports_each_permission(
     assert all(c.ok for c in checks.values()), checks
     assert set(checks) == {
         "Slack token", "AWS identity", "rds:DescribeDBClusters", "logs:FilterLogEvents",
-        "logs:FilterLogEvents (postgresql log)", "cloudwatch:GetMetricData",
-        "cloudwatch:ListMetrics",
+        "logs:FilterLogEvents (postgresql log)", "rds:DescribeDBClusterParameters",
+        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
     }  # fmt: skip
     assert checks["logs:FilterLogEvents (postgresql log)"].only_for
+    assert checks["rds:DescribeDBClusterParameters"].only_for
     assert not checks["logs:FilterLogEvents"].only_for
 
     def deny(**_: Any) -> None:
