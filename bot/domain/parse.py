@@ -1,15 +1,28 @@
 """Parse `iam-db-auth-error` log lines into AuthFailure records.
 
-The format is documented only by example, so the parser is tolerant: the spacing around the
-`(Status Code: 400, Error Code: InvalidToken)` suffix varies, the suffix may be broken across lines,
-and codes not known today are kept under their own name. It never raises: a line it cannot read
-returns None and the caller counts it as unparsed.
+The format is documented only by example, in two shapes: whole lines as the log holds them
+(`2025-08-11T04:00:05,804 [ERROR] … for user 'testuser' because … (Status Code: 400, Error Code:
+InvalidToken)`), and, in the IAM DB auth troubleshooting table, lines with no timestamp and an
+unquoted user (`[ERROR] … for user db_user because … (Status Code: 400, Error Code:ExpiredToken)`).
+So the parser is tolerant: the timestamp may be missing (the CloudWatch event's own time is used
+then, `event_ms`), the user may be quoted or not, the spacing around the suffix varies (`Error
+Code:X`, `Error Code: X`, `Status Code:400`), the suffix may be broken across lines, and codes not
+known today are kept under their own name. It never raises: a line it cannot read returns None and
+the caller counts it as unparsed.
 
 The database user name is whatever the client sent: it may hold quotes, `because`, `caller '…'` or
 a whole fake suffix. So the line is split only at positions the user cannot move: the fixed start
-(time, level, `for user '`), the suffix anchored at the line's end (its `(` is the line's last one:
-no code or status holds a parenthesis), and the user's closing `' because ` / `' due to `, the last
-one (AWS's wording after the user holds none). The caller ARN is read after the user only.
+(time, level, the first `for user `), the suffix anchored at the line's end (its `(` is the line's
+last one: no code or status holds a parenthesis), and the end of the user, found from the right
+because AWS's wording after the user holds no `because` / `due to`:
+- quoted (`for user '` at the fixed start): the last `' because ` / `' due to `;
+- unquoted: the last ` because ` / ` due to ` (any whitespace around them). So a bare name may hold
+  spaces, `because` and quotes and still reads whole. One case cannot be told apart: a bare name
+  that itself starts with a quote and holds `' because ` reads as the quoted name it imitates (the
+  two lines are the same text). That moves the user's boundary only, never the caller.
+
+The caller ARN is read only after both the user and the line's last ` because ` / ` due to ` (AWS's
+wording that names the caller follows it), so no user name, quoted or not, can supply the caller.
 
 Cost is linear in the line: lines over MAX_LINE are not parsed at all (unparsed, counted), and the
 few patterns are anchored with possessive quantifiers, so they cannot backtrack.
@@ -18,7 +31,7 @@ few patterns are anchored with possessive quantifiers, so they cannot backtrack.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.records import AuthFailure
 
@@ -27,9 +40,11 @@ from bot.domain.records import AuthFailure
 # lines are not parsed at all: they count as unparsed.
 MAX_LINE = 4_096
 
+# The timestamp is optional: AWS's troubleshooting table prints lines without one.
 _HEAD = re.compile(
     r"""\s*+
-    (?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:[,.](?P<frac>\d{1,6}))?(?:Z|[+-]00:?00|\ UTC)?
+    (?:(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:[,.](?P<frac>\d{1,6}))?
+    (?:Z|[+-]00:?00|\ UTC)?)?
     \s*+\[(?P<level>[A-Za-z]++)\]\s*+""",
     re.VERBOSE,
 )
@@ -39,18 +54,23 @@ _SUFFIX = re.compile(
     Error\s*+Code\s*+:\s*+(?P<code>[A-Za-z0-9_.:-]++)\s*+""",
     re.VERBOSE,
 )
-_USER_OPENS = "for user '"
+_USER_OPENS = "for user "
 _USER_CLOSES = ("' because ", "' due to ")
-_BARE_USER = re.compile(r"for user (?P<user>\S++)\s++(?:because|due to)\b")
+# What follows the user in AWS's wording: ` because …` or ` due to …`, with any whitespace.
+_AFTER_USER = re.compile(r"\s(?:because|due\s++to)(?=\s)")
 _CALLER = re.compile(r"caller '(?P<arn>arn:[^'\s]++)'")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def parse_line(line: str) -> AuthFailure | None:
-    """Return the record for one log line, or None when the line is not readable."""
+def parse_line(line: str, event_ms: int | None = None) -> AuthFailure | None:
+    """Return the record for one log line, or None when the line is not readable.
+
+    `event_ms` is the CloudWatch event's own time (ms since the epoch): the record's time when the
+    line has no timestamp of its own (a line with neither is not readable)."""
     if len(line) > MAX_LINE:
         return None
     head = _HEAD.match(line)
-    if head is None:
+    if head is None or (head["ts"] is None and event_ms is None):
         return None
     end = len(line.rstrip())
     open_at = line.rfind("(", head.end(), end)
@@ -59,13 +79,9 @@ def parse_line(line: str) -> AuthFailure | None:
     suffix = _SUFFIX.fullmatch(line, open_at + 1, end - 1)
     if suffix is None:
         return None
-    try:
-        time = datetime.fromisoformat(head["ts"].replace(" ", "T")).replace(tzinfo=UTC)
-    except ValueError:
+    time = _time(head["ts"], head["frac"], event_ms)
+    if time is None:
         return None
-    frac = head["frac"]
-    if frac:
-        time = time.replace(microsecond=int(frac.ljust(6, "0")))
     raw_reason = line[head.end() : open_at].rstrip()
     user, after_user = _user(raw_reason)
     status = suffix["status"]
@@ -76,8 +92,28 @@ def parse_line(line: str) -> AuthFailure | None:
         reason=_one_line(raw_reason),
         status=int(status) if status else None,
         code=suffix["code"],
-        caller_arn=_caller_after(_one_line(raw_reason[after_user:])),
+        caller_arn=_caller_after(raw_reason, after_user),
     )
+
+
+def _time(stamp: str | None, frac: str | None, event_ms: int | None) -> datetime | None:
+    """The line's own time (UTC), else the event's; None for a time that does not exist."""
+    if stamp is None:
+        assert event_ms is not None
+        return event_time(event_ms)
+    try:
+        time = datetime.fromisoformat(stamp.replace(" ", "T")).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return time.replace(microsecond=int(frac.ljust(6, "0"))) if frac else time
+
+
+def event_time(event_ms: int) -> datetime | None:
+    """A CloudWatch event's time (ms since the epoch) as a UTC datetime; None if out of range."""
+    try:
+        return _EPOCH + timedelta(milliseconds=event_ms)
+    except OverflowError:
+        return None
 
 
 def _one_line(text: str) -> str:
@@ -86,19 +122,30 @@ def _one_line(text: str) -> str:
 
 def _user(reason: str) -> tuple[str, int]:
     """The database user named in the reason, and where the text after it starts ("", 0 when
-    the reason names none)."""
+    the reason names none). Only the first `for user ` is AWS's: the user comes after it."""
     opens = reason.find(_USER_OPENS)
-    if opens >= 0:
-        first = opens + len(_USER_OPENS)
-        closes = max(reason.rfind(close, first) for close in _USER_CLOSES)
+    if opens < 0:
+        return "", 0
+    first = opens + len(_USER_OPENS)
+    if reason.startswith("'", first):
+        closes = max(reason.rfind(close, first + 1) for close in _USER_CLOSES)
         if closes < 0:
-            closes = _closing_quote_at_end(reason, first)
+            closes = _closing_quote_at_end(reason, first + 1)
         if closes >= 0:
-            return reason[first:closes], closes
-    bare = _BARE_USER.search(reason)
-    if bare is not None:
-        return bare["user"], bare.end("user")
+            return reason[first + 1 : closes], closes
+    bare_end = _last_after_user(reason, first)
+    if bare_end >= 0:
+        return reason[first:bare_end], bare_end
     return "", 0
+
+
+def _last_after_user(reason: str, start: int) -> int:
+    """Where the last ` because ` / ` due to ` at or after `start` begins; -1 if none. Linear:
+    the pattern is fixed and possessive, and the matches are scanned once."""
+    at = -1
+    for found in _AFTER_USER.finditer(reason, start):
+        at = found.start()
+    return at
 
 
 def _closing_quote_at_end(reason: str, first: int) -> int:
@@ -107,11 +154,14 @@ def _closing_quote_at_end(reason: str, first: int) -> int:
     return closes if closes >= first and reason[closes] == "'" else -1
 
 
-def _caller_after(text: str) -> str | None:
-    """The ARN in `caller '<arn>'` of the text that follows the user."""
-    if "caller '" not in text:
+def _caller_after(reason: str, user_end: int) -> str | None:
+    """The ARN in `caller '<arn>'` of the reason's text after the user's end and after its last
+    ` because ` / ` due to ` (where AWS's wording that names the caller starts): text a user name
+    supplies comes before both, whichever way the name is quoted."""
+    if reason.find("caller", user_end) < 0:
         return None
-    found = _CALLER.search(text)
+    start = max(user_end, _last_after_user(reason, user_end))
+    found = _CALLER.search(_one_line(reason[start:]))
     return found["arn"] if found else None
 
 
@@ -201,8 +251,9 @@ def fast_fields(line: str) -> tuple[str, str, str, str | None] | None:
             _codes.clear()
         _codes.add(code)
     reason = line[reason_at:suffix_at]
-    start = reason.find("for user '")
-    if start < 0:
+    start = reason.find("for user ")
+    # A bare (unquoted) user is parse_line's to read.
+    if start < 0 or reason[start + 9 : start + 10] != "'":
         return None
     end = max(reason.rfind("' because ", start + 10), reason.rfind("' due to ", start + 10))
     if end < 0:
@@ -210,7 +261,7 @@ def fast_fields(line: str) -> tuple[str, str, str, str | None] | None:
         end = len(reason) - (2 if reason[-1:] in (".", ",", ";", ":") else 1)
         if end < start + 10 or reason[end] != "'":
             return None
-    return line[:23], reason[start + 10 : end], code, _caller_after(reason[end:])
+    return line[:23], reason[start + 10 : end], code, _caller_after(reason, end)
 
 
 def stamp_time(stamp: str) -> datetime:

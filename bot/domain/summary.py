@@ -7,6 +7,9 @@ itemised, instead of guessing.
 
 The hot loop (`add_line`) does one dictionary update per line for the common line shape; the
 per-user, per-code and per-family views are derived from those counts when read.
+
+A line with no timestamp of its own (the shape AWS's troubleshooting table prints) takes its
+CloudWatch event's time: pass the events' times (ms since the epoch) with the lines.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot.domain.correlate import IamEvent
 from bot.domain.parse import (
     MAX_LINE,
     epoch_second,
+    event_time,
     fast_fields,
     parse_line,
     stamp_time,
@@ -38,6 +42,7 @@ _TAIL = itemgetter(slice(_STAMP_WIDTH, None))
 _STAMP = itemgetter(slice(0, 23))
 _SECOND = itemgetter(slice(0, 19))
 _MILLIS = itemgetter(slice(19, 24))
+_FIRST = itemgetter(slice(0, 1))
 # Parsed tails, shared by every summary: the same services fail the same way page after page.
 _TAIL_CACHE_SIZE = 20_000
 _parsed_tails: dict[str, tuple[str, str, str | None] | None] = {}
@@ -64,6 +69,36 @@ def _stamp_ms(stamp: str) -> int:
 
 def _has_standard_stamp(line: str) -> bool:
     return valid_second(line[:19]) and _valid_millis(line[19:24])
+
+
+def _tail_fields(tail: str, width: int) -> tuple[str, str, str | None] | None:
+    """(user, code, caller) of a line's rest after a standard timestamp (`width` 24) or of a whole
+    line with none (`width` 0, starting with `[`), read as add_line would; None if unparsed.
+
+    Both kinds share one cache of parsed rests (shared by every summary: the same services fail
+    the same way page after page): a rest reads the same whether a timestamp precedes it or its
+    event gives the time, as long as both lines are within MAX_LINE. The fast path reads most;
+    parse_line decides for the others (a failure of another shape, a bare user, or unparsed)."""
+    cache = _parsed_tails
+    if tail in cache:
+        return cache[tail]
+    if _STAMP_WIDTH + len(tail) > MAX_LINE:
+        if width:
+            return None  # over MAX_LINE with its timestamp: unparsed
+        # Not cached, it would pin its memory; parse_line (which has its own cap) reads it, with
+        # any time: only the fields matter here.
+        return _slow_fields(tail)
+    full = fast_fields(_STAMP_STANDIN + tail)
+    fields = full[1:] if full is not None else _slow_fields(_STAMP_STANDIN + tail)
+    if len(cache) >= _TAIL_CACHE_SIZE:
+        cache.clear()
+    cache[tail] = fields
+    return fields
+
+
+def _slow_fields(line: str) -> tuple[str, str, str | None] | None:
+    record = parse_line(line, 0)
+    return None if record is None else (record.user, record.code, record.caller_arn)
 
 
 def _top(counts: Counter[str], n: int) -> list[tuple[str, int]]:
@@ -115,16 +150,20 @@ class FailureSummary:
         self.callers = BoundedCounter(self.max_keys)
 
     # Feeding ----------------------------------------------------------------------------------
-    def add_line(self, line: str) -> None:
-        """Parse one raw log line and count it, as a failure or as unparsed."""
+    def add_line(self, line: str, event_ms: int | None = None) -> None:
+        """Parse one raw log line and count it, as a failure or as unparsed. `event_ms` is its
+        CloudWatch event's time: the failure's time when the line has none of its own."""
         fields = fast_fields(line)
         if fields is None:
-            record = parse_line(line)
+            record = parse_line(line, event_ms)
             if record is None:
                 self.add_unparsed(line)
-                # A truncated line with a readable timestamp was still seen then.
+                # A truncated line was still seen then: at its own readable timestamp, else at
+                # its event's time.
                 if _has_standard_stamp(line):
                     self._seen(line[:23], line[:23])
+                elif event_ms is not None:
+                    self._seen_at(event_ms, event_ms)
             else:
                 self.add(record, line)
             return
@@ -134,50 +173,61 @@ class FailureSummary:
         if self.events is not None:
             self.events.append(IamEvent(_stamp_ms(stamp), user, code))
 
-    def add_lines(self, lines: Sequence[str]) -> None:
-        """Count a page of lines; the same result as add_line on each, much faster.
+    def add_lines(self, lines: Sequence[str], times: Sequence[int] | None = None) -> None:
+        """Count a page of lines; the same result as add_line on each, much faster. `times` are
+        their CloudWatch events' times (ms since the epoch), one per line, for lines with no
+        timestamp of their own.
 
         Lines of one page mostly differ only in their timestamp, so the text after the fixed-width
-        timestamp is counted in C (Counter over slices) and each distinct rest is parsed once.
+        timestamp is counted in C (Counter over slices) and each distinct rest is parsed once. A
+        page of lines with no timestamp (each starts with its `[LEVEL]`) is counted the same way,
+        whole lines for rests and the events' times for theirs.
         """
-        if len(lines) < 64 or not self._standard_stamps(lines):
+        if len(lines) >= 64:
+            if self._standard_stamps(lines):
+                self._add_page(lines, _STAMP_WIDTH, None)
+                return
+            if times is not None and len(times) == len(lines) and set(map(_FIRST, lines)) == {"["}:
+                self._add_page(lines, 0, times)
+                return
+        if times is None:
             for line in lines:
                 self.add_line(line)
             return
-        tails = Counter(map(_TAIL, lines))
+        for line, event_ms in zip(lines, times, strict=True):
+            self.add_line(line, event_ms)
+
+    def add_timed_lines(self, lines: Sequence[str], times: Sequence[int]) -> None:
+        """add_lines with the events' times (the adapters' TimedLineSink)."""
+        self.add_lines(lines, times)
+
+    def _add_page(self, lines: Sequence[str], width: int, times: Sequence[int] | None) -> None:
+        """add_lines for a page whose lines all start with a standard timestamp (`width` 24,
+        `times` None) or all have none (`width` 0, with their events' `times`)."""
+        tails = Counter(map(itemgetter(slice(width, None)), lines) if width else lines)
         parsed: dict[str, tuple[str, str, str | None]] = {}
         odd: set[str] = set()
-        cache = _parsed_tails
+        cached = _parsed_tails.get
         for tail, n in tails.items():
-            if tail in cache:
-                fields = cache[tail]
-            else:
-                full = fast_fields(_STAMP_STANDIN + tail)
-                fields = full[1:] if full is not None else None
-                # An over-long line is unparsed anyway; kept here it would pin its memory.
-                if _STAMP_WIDTH + len(tail) <= MAX_LINE:
-                    if len(cache) >= _TAIL_CACHE_SIZE:
-                        cache.clear()
-                    cache[tail] = fields
+            # Most rests were parsed on an earlier page, by the fast path: one lookup.
+            fields = cached(tail) or _tail_fields(tail, width)
             if fields is None:
-                # parse_line decides for these: a failure of another shape, or unparsed. Read as
-                # one here, so its samples and events keep their place among the page's others.
-                record = parse_line(_STAMP_STANDIN + tail)
-                if record is None:
-                    odd.add(tail)
-                    continue
-                fields = (record.user, record.code, record.caller_arn)
+                odd.add(tail)
+                continue
             parsed[tail] = fields
             user, code, caller = fields
             self._count_many(user, code, caller, n)
-        # Every line has a valid timestamp here, and every timestamped line counts as seen.
-        self._seen(min(map(_STAMP, lines)), max(map(_STAMP, lines)))
-        self._take_samples(lines, parsed)
+        # Every line has a time here (its own or its event's), and every such line counts as seen.
+        if times is None:
+            self._seen(min(map(_STAMP, lines)), max(map(_STAMP, lines)))
+        else:
+            self._seen_at(min(times), max(times))
+        self._take_samples(lines, parsed, width)
         if self.events is not None:
-            self._keep_events(lines, parsed)
+            self._keep_events(lines, parsed, width, times)
         if odd:
             for line in lines:
-                if line[_STAMP_WIDTH:] in odd:
+                if line[width:] in odd:
                     self.add_unparsed(line)
 
     def _seen(self, first: str, last: str) -> None:
@@ -185,6 +235,13 @@ class FailureSummary:
             self._first_stamp = first
         if self._last_stamp is None or last > self._last_stamp:
             self._last_stamp = last
+
+    def _seen_at(self, first_ms: int, last_ms: int) -> None:
+        first, last = event_time(first_ms), event_time(last_ms)
+        if first is not None and (self._first_time is None or first < self._first_time):
+            self._first_time = first
+        if last is not None and (self._last_time is None or last > self._last_time):
+            self._last_time = last
 
     @staticmethod
     def _standard_stamps(lines: Sequence[str]) -> bool:
@@ -195,13 +252,13 @@ class FailureSummary:
         )
 
     def _take_samples(
-        self, lines: Sequence[str], parsed: dict[str, tuple[str, str, str | None]]
+        self, lines: Sequence[str], parsed: dict[str, tuple[str, str, str | None]], width: int
     ) -> None:
         """The newest SAMPLES_PER_CODE lines of each code, kept in order."""
         wanted = {code: SAMPLES_PER_CODE for _, code, _ in parsed.values()}
         found: dict[str, list[str]] = {code: [] for code in wanted}
         for line in reversed(lines):
-            fields = parsed.get(line[_STAMP_WIDTH:])
+            fields = parsed.get(line[width:])
             if fields is None:
                 continue
             code = fields[1]
@@ -214,14 +271,24 @@ class FailureSummary:
             self._samples_of(code).extend(reversed(newest_first))
 
     def _keep_events(
-        self, lines: Sequence[str], parsed: dict[str, tuple[str, str, str | None]]
+        self,
+        lines: Sequence[str],
+        parsed: dict[str, tuple[str, str, str | None]],
+        width: int,
+        times: Sequence[int] | None,
     ) -> None:
         assert self.events is not None
         keep = self.events.append
-        for line in lines:
-            fields = parsed.get(line[_STAMP_WIDTH:])
+        if times is None:
+            for line in lines:
+                fields = parsed.get(line[width:])
+                if fields is not None:
+                    keep(IamEvent(_stamp_ms(line), fields[0], fields[1]))
+            return
+        for line, event_ms in zip(lines, times, strict=True):
+            fields = parsed.get(line)
             if fields is not None:
-                keep(IamEvent(_stamp_ms(line), fields[0], fields[1]))
+                keep(IamEvent(event_ms, fields[0], fields[1]))
 
     def _count_many(self, user: str, code: str, caller: str | None, n: int) -> None:
         self.total += n

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from bot.adapters.aws.errors import (
     ACCESS_DENIED_CODES,
@@ -96,13 +96,21 @@ SMALLEST_SLICE = timedelta(minutes=1)
 FIRST_SLICE = timedelta(minutes=15)
 
 
+EventPage = list[tuple[int, str]]  # (timestamp in ms, message) of each event of a page
+
+
 @dataclass
 class NewestRead:
     """Pages (oldest first) holding the newest events of a window, at most `cap` of them."""
 
-    pages: list[list[str]]
+    event_pages: list[EventPage]
     truncated: bool
     covered_from: datetime  # events before this were not read
+
+    @property
+    def pages(self) -> list[list[str]]:
+        """The messages only."""
+        return [[message for _, message in page] for page in self.event_pages]
 
 
 def read_newest(
@@ -125,12 +133,12 @@ def read_newest(
         start = max(window.start, end - size)
         slices.append(Window(start, end))
         end, size = start, size * 2
-    chunks: list[list[list[str]]] = []
+    chunks: list[list[EventPage]] = []
     budget, covered_from = cap, window.end
     while slices and budget > 0:
         piece = slices.popleft()
         scan = LogScan(client, group, piece, budget, filter_pattern)
-        pages = list(scan.pages())
+        pages = list(scan.event_pages())
         if scan.truncated and piece.duration > SMALLEST_SLICE:
             middle = piece.start + (piece.duration / 2)
             slices.appendleft(Window(piece.start, middle))
@@ -151,12 +159,28 @@ def read_newest(
     return NewestRead(_oldest_first(chunks), truncated, covered_from)
 
 
-def _oldest_first(chunks: list[list[list[str]]]) -> list[list[str]]:
+def _oldest_first(chunks: list[list[EventPage]]) -> list[EventPage]:
     return [page for pages in reversed(chunks) for page in pages]
 
 
 class LineSink(Protocol):
     def add_lines(self, lines: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class TimedLineSink(Protocol):
+    """A sink that also takes each event's own time (ms since the epoch), for lines that carry
+    no timestamp of their own (FailureSummary)."""
+
+    def add_timed_lines(self, lines: Sequence[str], times: Sequence[int]) -> None: ...
+
+
+def _feed(sink: LineSink, page: EventPage) -> None:
+    lines = [message for _, message in page]
+    if isinstance(sink, TimedLineSink):
+        sink.add_timed_lines(lines, [timestamp for timestamp, _ in page])
+    else:
+        sink.add_lines(lines)
 
 
 Sink = TypeVar("Sink", bound=LineSink)
@@ -177,16 +201,17 @@ def read_window(
     new_sink: Callable[[], Sink],
     filter_pattern: str | None = None,
 ) -> WindowRead[Sink]:
-    """Feed every event of `window` to a sink, a page at a time. Past `cap` events, a fresh sink
-    gets the newest `cap` instead (read_newest). Raises LogGroupMissing."""
+    """Feed every event of `window` to a sink, a page at a time (with the events' own times, to a
+    sink that takes them). Past `cap` events, a fresh sink gets the newest `cap` instead
+    (read_newest). Raises LogGroupMissing."""
     sink = new_sink()
     scan = LogScan(client, group, window, cap, filter_pattern)
-    for page in scan.pages():
-        sink.add_lines(page)
+    for page in scan.event_pages():
+        _feed(sink, page)
     if not scan.truncated:
         return WindowRead(sink, False, None)
     newest = read_newest(client, group, window, cap, filter_pattern)
     sink = new_sink()
-    for page in newest.pages:
-        sink.add_lines(page)
+    for page in newest.event_pages:
+        _feed(sink, page)
     return WindowRead(sink, newest.truncated, newest.covered_from if newest.truncated else None)
