@@ -154,7 +154,13 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 return EXIT_AWS
             output = (
-                failures_json(cluster, failures.window, failures.summary, failures.clients)
+                failures_json(
+                    cluster,
+                    failures.window,
+                    failures.summary,
+                    failures.clients,
+                    metrics=failures.metrics,
+                )
                 if args.json
                 else failures_message(failures).to_dict()
             )

@@ -4,6 +4,12 @@
 `by_caller` (the refused caller ARN of NotAuthorized lines → failures), each most first; README.md
 shows the whole shape.
 
+With `truncated` true (the event cap stopped the log read; the newest events are counted),
+`covered_from` is where the read began (events before it were not read); it is null otherwise.
+`metrics` holds the window's CloudWatch totals, which count every failure even when the log read
+is truncated: `{"requests": 130, "failures": 125, "by_family": {"InvalidToken": 120,
+"InsufficientPermissions": 5, "Throttling": 0, "ServerError": 0}}` (`Other` has no metric).
+
 `iamauth failures --clients --json` adds a `clients` key (absent without `--clients`):
 
     "clients": {
@@ -36,7 +42,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.correlate import TOLERANCE_MS
-from bot.domain.metrics import MetricsReport
+from bot.domain.metrics import FAMILY_METRICS, MetricsReport
+from bot.domain.records import Family
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 from bot.services.who_failed_from_where import ClientsAnswer
@@ -47,7 +54,11 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def failures_json(
-    cluster: str, window: Window, summary: FailureSummary, clients: ClientsAnswer | None = None
+    cluster: str,
+    window: Window,
+    summary: FailureSummary,
+    clients: ClientsAnswer | None = None,
+    metrics: MetricsReport | None = None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "cluster": cluster,
@@ -62,12 +73,27 @@ def failures_json(
         "by_caller": dict(summary.callers.top(len(summary.callers.counts))),
         "unparsed": summary.unparsed,
         "truncated": summary.truncated,
+        "covered_from": iso(summary.covered_from) if summary.truncated else None,
         "first_seen": iso(summary.first_seen),
         "last_seen": iso(summary.last_seen),
     }
+    if metrics is not None:
+        data["metrics"] = metric_totals_json(metrics)
     if clients is not None:
         data["clients"] = clients_json(clients)
     return data
+
+
+def metric_totals_json(report: MetricsReport) -> dict[str, Any]:
+    """The CloudWatch totals of the window, as the Slack answer shows them below the log's counts:
+    they count every failure, even when the log read was truncated."""
+    return {
+        "requests": report.total("IamDbAuthConnectionRequests"),
+        "failures": report.total("IamDbAuthConnectionFailure"),
+        "by_family": {
+            f.value: report.total(FAMILY_METRICS[f]) for f in Family if f in FAMILY_METRICS
+        },
+    }
 
 
 def clients_json(answer: ClientsAnswer) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from bot.adapters.aws.clients import AwsClients
+from bot.domain.metrics import FAMILY_METRICS, short_name
+from bot.domain.records import Family
 from bot.sandbox.seed_aws import Failure, create_cluster, put_failures, put_metrics
 from tests.conftest import run_iamauth
 from tests.integration.refusing_aws import RefusingAws, closed_port
@@ -55,6 +58,48 @@ def test_failures_json(moto_endpoint: str, seeded: None) -> None:
     assert end - start == timedelta(hours=1)
     assert data["first_seen"].endswith("Z")
     assert datetime.fromisoformat(data["first_seen"]) < datetime.fromisoformat(data["last_seen"])
+
+
+def test_a_truncated_failures_json_says_from_when_and_what_the_metrics_count(
+    moto_endpoint: str, seeded: None, tmp_path: Path, now: datetime
+) -> None:
+    """An event cap of 2 keeps the 2 newest of the 3 failures: the JSON says the read is partial,
+    from when it covers, and carries the metric totals the Slack answer shows beside it."""
+    config = tmp_path / "iamauth.toml"
+    config.write_text("[limits]\nevent_cap = 2\n")
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "IAMAUTH_CONFIG": str(config),
+    }
+    result = run_iamauth(env, "failures", "prod-db", "--since", "1h", "--json")
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    assert data["truncated"] is True
+    assert data["total"] == 2
+    assert data["by_code"] == {"InvalidToken": 1, "NotAuthorized": 1}
+    assert data["covered_from"].endswith("Z")
+    covered_from = datetime.fromisoformat(data["covered_from"])
+    # The oldest failure (30 min ago) was not read; the two newer ones were.
+    assert now - timedelta(minutes=30) < covered_from <= datetime.fromisoformat(data["first_seen"])
+    metrics = data["metrics"]
+    assert metrics["failures"] == 3  # the metrics count them all
+    assert metrics["by_family"] == {
+        "InvalidToken": 2,
+        "InsufficientPermissions": 1,
+        "Throttling": 0,
+        "ServerError": 0,
+    }
+    assert metrics["requests"] > metrics["failures"]
+    # The same totals as the Slack answer (the same blocks, in the terminal) shows.
+    text = run_iamauth(env, "failures", "prod-db", "--since", "1h")
+    assert text.returncode == 0, text.stderr
+    assert f"{metrics['failures']:,} failures of {metrics['requests']:,} requests" in text.stdout
+    for family, count in metrics["by_family"].items():
+        metric = short_name(FAMILY_METRICS[Family(family)])
+        assert re.search(rf"{metric}\s+{count:,}\s", text.stdout), (metric, text.stdout)
+    assert "The log part is truncated" in text.stdout
 
 
 def test_failures_text_shows_the_same_numbers(moto_endpoint: str, seeded: None) -> None:
