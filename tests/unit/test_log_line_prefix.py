@@ -228,7 +228,8 @@ prefixes = st.builds(
         "".join(e + s for e, s in zip([time_escape, *rest], seps, strict=False)) + end
     ),
     times,
-    st.lists(escapes, max_size=6, unique=True),
+    # Each escape once: `%5d:%d` with a database named `:` has two readings, as PostgreSQL's own.
+    st.lists(escapes, max_size=6, unique_by=lambda escape: escape[-1]),
     st.lists(st.sampled_from(SEPARATORS), min_size=7, max_size=7),
     st.sampled_from(["", " ", ":"]),
 ).map(lambda p: p.replace("%%", ""))
