@@ -332,19 +332,7 @@ class Store:
                 row.notified_count, row.peak, row.updated_at = state.notified_count, state.peak, now
             for key in stale_keys:
                 session.execute(delete(AlertStateRow).where(AlertStateRow.watch_key == key))
-            rows = [
-                OutboxRow(
-                    key=uuid.uuid4().hex,
-                    channel=d.channel,
-                    text=d.text,
-                    blocks=d.blocks,
-                    chart=d.chart,
-                    created_at=now,
-                    status="pending",
-                    attempts=0,
-                )
-                for d in digests
-            ]
+            rows = [_pending(d, now) for d in digests]
             session.add_all(rows)
             session.flush()
             return [row.id for row in rows]
