@@ -1,4 +1,5 @@
-"""Who failed from where: `iam-db-auth-error` failures matched to the engine's PAM lines.
+"""Who failed from where: `iam-db-auth-error` failures matched to the engine's PAM lines (or, for
+MySQL and MariaDB, to the `Access denied` lines of their error log: same matching, no database).
 
 The iam line has the reason (error code) but no client; the PAM line in the `postgresql` log has the
 client address and database but no reason. A failure and a PAM line of the same user within ±2 s
@@ -16,9 +17,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
-
-from bot.domain.pam import PamFailure
+from typing import NamedTuple, Protocol
 
 TOLERANCE_MS = 2_000
 TOP_CLIENTS = 5
@@ -33,22 +32,39 @@ class IamEvent(NamedTuple):
     code: str
 
 
+class EngineFailure(Protocol):
+    """An engine log's record of a refused login: a PAM line of the `postgresql` log
+    (bot/domain/pam.py) or an `Access denied` line of a MySQL/MariaDB `error` log
+    (bot/domain/mysql_error_log.py, whose database is always "")."""
+
+    @property
+    def ms(self) -> int: ...
+    @property
+    def precision_ms(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def database(self) -> str: ...
+
+
 def _iam_point(event: IamEvent) -> int:
     return 2 * event.ms
 
 
-def _pam_point(line: PamFailure) -> int:
+def _pam_point(line: EngineFailure) -> int:
     # The middle of [ms, ms + precision - 1], doubled so it stays an integer.
     return 2 * line.ms + line.precision_ms - 1
 
 
-def _pam_reach(line: PamFailure, tolerance_ms: int) -> int:
+def _pam_reach(line: EngineFailure, tolerance_ms: int) -> int:
     # |2x - point| <= reach  <=>  x is within tolerance of some ms of the line's second.
     return 2 * tolerance_ms + line.precision_ms - 1
 
 
 def nearest_pairs(
-    iam: Sequence[IamEvent], pam: Sequence[PamFailure], tolerance_ms: int = TOLERANCE_MS
+    iam: Sequence[IamEvent], pam: Sequence[EngineFailure], tolerance_ms: int = TOLERANCE_MS
 ) -> list[tuple[int, int]]:
     """(iam index, pam index) pairs of the same user within tolerance, nearest first, each index
     at most once on either side.
@@ -76,7 +92,7 @@ def nearest_pairs(
 
 def _match_one_user(
     iam: Sequence[IamEvent],
-    pam: Sequence[PamFailure],
+    pam: Sequence[EngineFailure],
     iam_ids: list[int],
     pam_ids: list[int],
     tolerance_ms: int,
@@ -152,7 +168,7 @@ class _Tally:
 
 def correlate(
     iam: Sequence[IamEvent],
-    pam: Sequence[PamFailure],
+    pam: Sequence[EngineFailure],
     *,
     tolerance_ms: int = TOLERANCE_MS,
     counted_from_ms: int | None = None,
@@ -173,7 +189,7 @@ def correlate(
     groups = [_group(user, code, tally) for (user, code), tally in tallies.items()]
     groups.sort(key=lambda g: (-g.matched, g.user, g.code))
 
-    def counted(line: PamFailure) -> bool:
+    def counted(line: EngineFailure) -> bool:
         return (counted_from_ms is None or line.ms + line.precision_ms > counted_from_ms) and (
             counted_to_ms is None or line.ms < counted_to_ms
         )

@@ -1,24 +1,31 @@
-"""Who failed from where: the `postgresql` log read for the window of a failures answer and
-matched to its `iam-db-auth-error` failures (bot/domain/correlate.py does the matching)."""
+"""Who failed from where: the engine's log read for the window of a failures answer and matched to
+its `iam-db-auth-error` failures (bot/domain/correlate.py does the matching).
+
+PostgreSQL engines: the `postgresql` log's `PAM authentication failed` lines (client address and
+port, database, pid). MySQL and MariaDB engines: the `error` log's `Access denied for user` lines,
+which give the host only, and only at the engine setting that logs them (bot/domain/mysql_error_log).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.aws.cloudwatch_logs import read_window
-from bot.adapters.aws.db_parameters import read_log_format
+from bot.adapters.aws.db_parameters import read_log_format, read_parameter
 from bot.adapters.aws.errors import AccessDenied, LogGroupMissing
-from bot.domain.cluster import POSTGRESQL_EXPORT, ClusterInfo, postgresql_log_group
+from bot.domain.cluster import CLUSTER, POSTGRESQL_EXPORT, ClusterInfo, Kind, log_group
 from bot.domain.correlate import TOLERANCE_MS, Correlation, correlate
 from bot.domain.log_line_prefix import LogFormat, line_reader
+from bot.domain.mysql_error_log import FILTER_PATTERN, DeniedLogins, LoginLogging, login_logging
 from bot.domain.pam import PAM_FILTER_PATTERN, WHOLE_SECOND_MS, PamLines
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 
-# PAM lines this far outside the window can still match a failure at its edge.
+# Engine lines this far outside the window can still match a failure at its edge.
 _EDGE = timedelta(milliseconds=TOLERANCE_MS + WHOLE_SECOND_MS)
 
 
@@ -29,6 +36,21 @@ class NoClients(enum.StrEnum):
     POSTGRESQL_EXPORT_OFF = "postgresql-export-off"
     POSTGRESQL_GROUP_MISSING = "postgresql-group-missing"
     POSTGRESQL_ACCESS_DENIED = "postgresql-access-denied"  # the IAM policy predates this feature
+    ERROR_EXPORT_OFF = "error-export-off"  # MySQL/MariaDB: the `error` export
+    ERROR_GROUP_MISSING = "error-group-missing"
+    ERROR_ACCESS_DENIED = "error-access-denied"
+    # MySQL/MariaDB: no refused login in the error log, and the engine setting does not log them.
+    FAILED_LOGINS_NOT_LOGGED = "failed-logins-not-logged"
+
+
+@dataclass(frozen=True)
+class LoginLoggingRead:
+    """MySQL/MariaDB: the setting that decides whether refused logins are logged, as found."""
+
+    logging: LoginLogging
+    value: str | None  # None: no parameter group sets it (the engine default), or unreadable
+    logs_them: bool | None  # None: unknown (the groups could not be read, or an odd value)
+    source: str
 
 
 @dataclass(frozen=True)
@@ -36,24 +58,41 @@ class ClientsAnswer:
     group: str
     correlation: Correlation | None = None  # None when `missing` says why
     missing: NoClients | None = None
-    unreadable: int = 0  # lines naming a PAM failure whose prefix could not be read
+    unreadable: int = 0  # lines naming a refused login that could not be read
     unreadable_sample: str | None = None
-    truncated: bool = False  # the PAM read hit the event cap: it covers only the newest lines
+    truncated: bool = False  # the read hit the event cap: it covers only the newest lines
     covered_from: datetime | None = None
     log_format: LogFormat | None = None  # how the postgresql log was read
     log_format_source: str = ""  # where that came from: parameter groups, or the default and why
+    export: str = POSTGRESQL_EXPORT  # the engine log read: `postgresql`, or `error`
+    login_logging: LoginLoggingRead | None = None  # MySQL/MariaDB only
+    kind: Kind = CLUSTER  # an Aurora cluster or a DB instance: which CLI command changes it
+
+    @property
+    def host_only(self) -> bool:
+        """The engine log gives the client's host only: no port, database or pid."""
+        return self.export != POSTGRESQL_EXPORT
 
 
 def who_failed_from_where(
     aws: AwsClients, info: ClusterInfo, window: Window, summary: FailureSummary | None, cap: int
 ) -> ClientsAnswer:
     """Match `summary.events` (collected while the iam log was read) to the PAM failure lines of
-    the same stretch of time. At most `cap` PAM lines are read; past that, the newest."""
-    group = postgresql_log_group(info.identifier)
+    the same stretch of time in the engine's log. At most `cap` engine lines are read; past that,
+    the newest."""
+    export = info.engine_log_export
+    group = log_group(info.identifier, export, info.kind)
+    export_off = (
+        NoClients.POSTGRESQL_EXPORT_OFF
+        if export == POSTGRESQL_EXPORT
+        else NoClients.ERROR_EXPORT_OFF
+    )
     if summary is None or summary.events is None:
-        return ClientsAnswer(group, missing=NoClients.IAM_LOG_OFF)
-    if POSTGRESQL_EXPORT not in info.log_exports:
-        return ClientsAnswer(group, missing=NoClients.POSTGRESQL_EXPORT_OFF)
+        return ClientsAnswer(group, missing=NoClients.IAM_LOG_OFF, export=export, kind=info.kind)
+    if export not in info.log_exports:
+        return ClientsAnswer(group, missing=export_off, export=export, kind=info.kind)
+    if export != POSTGRESQL_EXPORT:
+        return _from_error_log(aws, info, group, window, summary, cap)
     # A truncated iam read covers only its newest part; PAM lines before that would match nothing.
     start = summary.covered_from or window.start
     found_format = read_log_format(aws.rds(), info.identifier)
@@ -89,6 +128,64 @@ def who_failed_from_where(
         log_format=found_format.log_format,
         log_format_source=found_format.source,
     )
+
+
+def _from_error_log(
+    aws: AwsClients,
+    info: ClusterInfo,
+    group: str,
+    window: Window,
+    summary: FailureSummary,
+    cap: int,
+) -> ClientsAnswer:
+    """MySQL/MariaDB: the failures matched to the error log's `Access denied for user` lines."""
+    assert summary.events is not None
+    base = ClientsAnswer(group, export=info.engine_log_export, kind=info.kind)
+    start = summary.covered_from or window.start
+    try:
+        read = read_window(
+            aws.logs(),
+            group,
+            Window(start - _EDGE, window.end + _EDGE),
+            cap,
+            DeniedLogins,
+            FILTER_PATTERN,
+        )
+    except LogGroupMissing:
+        return dataclasses.replace(base, missing=NoClients.ERROR_GROUP_MISSING)
+    except AccessDenied:
+        return dataclasses.replace(base, missing=NoClients.ERROR_ACCESS_DENIED)
+    lines = read.sink
+    if not lines.logins and not lines.unreadable:
+        # Only now does the setting matter (reading it costs a dozen RDS calls): an empty table
+        # would read as "nobody failed", so say what to turn on instead, or what to check.
+        setting = _login_logging(aws, info)
+        base = dataclasses.replace(base, login_logging=setting)
+        if setting.logs_them is not True:
+            return dataclasses.replace(base, missing=NoClients.FAILED_LOGINS_NOT_LOGGED)
+    correlation = correlate(
+        summary.events,
+        lines.logins,
+        counted_from_ms=_epoch_ms(start),
+        counted_to_ms=_epoch_ms(window.end),
+    )
+    # The error log names no database: drop the empty one the matching counted.
+    groups = [dataclasses.replace(g, databases=[]) for g in correlation.groups]
+    return dataclasses.replace(
+        base,
+        correlation=dataclasses.replace(correlation, groups=groups),
+        unreadable=lines.unreadable,
+        unreadable_sample=lines.unreadable_samples[0] if lines.unreadable_samples else None,
+        truncated=read.truncated,
+        covered_from=read.covered_from,
+    )
+
+
+def _login_logging(aws: AwsClients, info: ClusterInfo) -> LoginLoggingRead:
+    logging = login_logging(info.engine)
+    found = read_parameter(aws.rds(), info.identifier, info.kind, logging.parameter)
+    logs_them = logging.logs_them(found.value) if found.readable else None
+    return LoginLoggingRead(logging, found.value, logs_them, found.source)
 
 
 def _epoch_ms(moment: datetime) -> int:

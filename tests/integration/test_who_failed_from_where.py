@@ -99,6 +99,7 @@ def expected(table: list[Row], now: datetime) -> dict[str, Any]:
     pam_in_window = [r for r in in_window if r.pam_delay is not None]
     return {
         "log_group": "/aws/rds/cluster/prod-db/postgresql",
+        "engine_log": "postgresql",
         "missing": None,
         "tolerance_seconds": 2,
         "failures": len(in_window),

@@ -84,3 +84,71 @@ def _values(parameters: list[Any]) -> dict[str, str]:
 
 def _default(reason: str) -> LogFormatRead:
     return LogFormatRead(LogFormat(), f"the RDS default ({reason})")
+
+
+@dataclass(frozen=True)
+class ParameterRead:
+    """One engine parameter's value in force (None: no group sets it, the engine default)."""
+
+    value: str | None
+    source: str  # the groups read, or why none could be
+    readable: bool = True
+
+
+def read_parameter(client: RDSClient, identifier: str, kind: str, name: str) -> ParameterRead:
+    """`name` as the parameter groups of a cluster (its cluster group, then its first member's
+    DB parameter group, which wins) or of a DB instance set it. A group that cannot be read is
+    named in `source`; the value is known when the group that wins could be read."""
+    try:
+        cluster_group, instance = _groups_of(client, identifier, kind)
+        instance_group = _instance_group(client, instance) if instance else None
+    except BOTOCORE_ERRORS as error:
+        reason = f"the parameter groups could not be read: {error_code(error) or 'error'}"
+        return ParameterRead(None, reason, readable=False)
+    read: list[str] = []
+    unread: list[str] = []
+    values: list[str | None] = []
+    for group, parameters in (
+        (cluster_group, _cluster_parameters),
+        (instance_group, _instance_parameters),
+    ):
+        if not group:
+            continue
+        try:
+            values.append(_named(parameters(client, group), name).get(name))
+            read.append(f"`{group}`")
+        except BOTOCORE_ERRORS as error:
+            values.append(None)
+            unread.append(f"`{group}` ({error_code(error) or 'error'})")
+    value = next((v for v in reversed(values) if v is not None), None)
+    source = f"parameter group {', '.join(read)}" if read else "no parameter group read"
+    if unread:
+        source += f"; could not read {', '.join(unread)}"
+    # Unknown only when a group that could set it was not read and none read sets it.
+    return ParameterRead(value, source, readable=value is not None or not unread)
+
+
+def _groups_of(client: RDSClient, identifier: str, kind: str) -> tuple[str | None, str | None]:
+    """(the cluster parameter group, the DB instance whose DB parameter group counts)."""
+    if kind != "cluster":
+        return None, identifier
+    found = client.describe_db_clusters(DBClusterIdentifier=identifier).get("DBClusters", [])
+    if not found:
+        return None, None
+    members = found[0].get("DBClusterMembers", [])
+    instance = members[0]["DBInstanceIdentifier"] if members else None
+    return found[0].get("DBClusterParameterGroup"), instance
+
+
+def _instance_group(client: RDSClient, instance: str) -> str | None:
+    described = client.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"]
+    groups = described[0].get("DBParameterGroups", []) if described else []
+    return groups[0]["DBParameterGroupName"] if groups else None
+
+
+def _named(parameters: list[Any], name: str) -> dict[str, str]:
+    return {
+        p["ParameterName"]: p["ParameterValue"]
+        for p in parameters
+        if p.get("ParameterName") == name and "ParameterValue" in p
+    }
