@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -22,12 +22,15 @@ from slack_sdk import WebClient
 import handlers
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.aws.errors import AwsError
+from bot.adapters.aws.rate_budget import RateBudget
 from bot.adapters.aws.targets import Targets
 from bot.adapters.slack.delivery_policy import max_age_from
 from bot.adapters.slack.outbox_delivery import Deliverer
 from bot.adapters.slack.usergroups import UserGroups
 from bot.adapters.slack.web_client import delivery_client, web_client
+from bot.adapters.store.db import make_engine, normalise_url
 from bot.adapters.store.leader import LeaderLock, claim_or_refuse, leader_lock_for
+from bot.adapters.store.rate_slots import PostgresSlots
 from bot.adapters.store.repo import Store
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.access import AccessPolicy
@@ -36,6 +39,7 @@ from bot.domain.watches import Watch
 from bot.ops import redact, request_id
 from bot.ops.clock import Clock, utc_now
 from bot.ops.logging_setup import configure_logging
+from bot.ops.rate_slots import LocalSlots
 from bot.ops.user_limits import UserRateLimiter
 from bot.scheduler import DigestJob, default_lease
 from bot.services.alerting.aws_reads import AwsAlertReads
@@ -45,6 +49,7 @@ from bot.services.audit_log import AuditLog
 from bot.services.cluster_identity import ClusterIdentity
 from bot.services.clusters import ClusterService
 from bot.services.doctor import Check, run_checks
+from bot.services.exact_counts import ExactOptions
 from bot.services.health import health
 from bot.services.log_exports import LogExportService
 from bot.services.queries import QueryService
@@ -64,10 +69,19 @@ JOB_THREADS = 32
 log = logging.getLogger(__name__)
 
 
+def rate_budget(settings: Settings) -> RateBudget:
+    """The account's log-read budget (rate_budget.py): one for every process of the deployment
+    through PostgreSQL, this process's own on SQLite."""
+    url = normalise_url(settings.database_url)
+    slots = PostgresSlots(make_engine(url)) if url.startswith("postgresql") else LocalSlots()
+    return RateBudget(slots, settings.read_rates)
+
+
 def aws_clients(settings: Settings) -> tuple[AwsClients, Targets]:
     """The process's own AWS clients, and its targets (each place's clients, built when first
-    used). AwsError when the AWS settings cannot work (an unknown profile…)."""
-    aws = AwsClients(settings.aws)
+    used), their log reads within the account's budget. AwsError when the AWS settings cannot
+    work (an unknown profile…)."""
+    aws = AwsClients(replace(settings.aws, budget=rate_budget(settings)))
     return aws, Targets(settings.targets, aws.settings)
 
 
@@ -78,6 +92,10 @@ def _queries(settings: Settings, aws: AwsClients, targets: Targets, clock: Clock
         clock=clock,
         cache_seconds=settings.cache_seconds,
         targets=targets,
+        exact=ExactOptions(
+            read_seconds=settings.exact_read_seconds,
+            requests_per_second=settings.read_rates.logs,
+        ),
     )
 
 

@@ -13,7 +13,8 @@ from bot.adapters.aws.errors import AwsError, AwsSetupError
 from bot.adapters.store.leader import AlreadyRunning
 from bot.adapters.store.repair import UnusableDatabase
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.identifiers import IdentifierError, validate_cluster_id
+from bot.domain.address import parse_address
+from bot.domain.identifiers import IdentifierError
 from bot.domain.metrics import MetricsReport
 from bot.domain.window import DEFAULT_WINDOW, WindowError, parse_duration
 from bot.ops import telemetry
@@ -124,13 +125,15 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.domain.cluster import iam_log_group
     from bot.views.failures import failures_message
     from bot.views.json_reports import failures_json, metrics_json
     from bot.views.metrics import metrics_message
     from bot.views.terminal import render_message
 
     try:
-        cluster = validate_cluster_id(args.cluster)
+        address = parse_address(args.cluster)  # `prod-db`, `instance:prod-db`, or with a place
+        cluster = address.cluster
         duration: timedelta = parse_duration(args.since, maximum=settings.max_window)
     except (IdentifierError, WindowError) as error:
         print(f"iamauth: {error}".replace("`", ""), file=sys.stderr)
@@ -141,11 +144,11 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
     chart: MetricsReport | None = None
     try:
         if args.command == "metrics":
-            info, report = service.metrics(cluster, duration)
+            info, report = service.metrics(address, duration)
             output = metrics_json(report) if args.json else metrics_message(info, report).to_dict()
             chart = report if args.png else None
         else:
-            failures = service.failures(cluster, duration, clients=args.clients)
+            failures = service.failures(address, duration, clients=args.clients)
             if failures.summary is None:
                 print(
                     f"iamauth: the iam-db-auth-error log export is off for {cluster}, so there is no "
@@ -160,6 +163,9 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
                     failures.summary,
                     failures.clients,
                     metrics=failures.metrics,
+                    path=failures.path,
+                    kind=failures.cluster.kind,
+                    log_group=iam_log_group(failures.cluster.identifier, failures.cluster.kind),
                 )
                 if args.json
                 else failures_message(failures).to_dict()

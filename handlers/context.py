@@ -19,7 +19,7 @@ from bot.adapters.store.outage import unreachable
 from bot.adapters.store.repo import AuditEntry
 from bot.domain.access import AccessPolicy, Decision, Kind
 from bot.domain.window import format_duration
-from bot.ops import request_id
+from bot.ops import answer_deadline, request_id
 from bot.ops.telemetry import COMMANDS
 from bot.ops.user_limits import UserRateLimiter
 from bot.services.audit_log import AuditLog
@@ -94,7 +94,9 @@ class Deps:
             except Exception:
                 log.exception("a command's work after the ack failed")
 
-        # The job thread runs in a copy of this context, so it logs under the same request id.
+        # The job thread runs in a copy of this context, so it logs under the same request id,
+        # and its AWS calls know by when the answer must reach the response_url.
+        answer_deadline.answer_through_response_url()
         self.jobs.submit(contextvars.copy_context().run, run)
 
     def decide(

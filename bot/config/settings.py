@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.adapters.aws.clients import AwsSettings
 from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP
+from bot.adapters.aws.rate_budget import ReadRates
 from bot.adapters.aws.targets import TargetSpec
 from bot.config.access import read_access
 from bot.config.environment import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, read_environment
@@ -22,6 +23,7 @@ from bot.config.file import EMPTY, Table, plain, read_file
 from bot.config.targets import read_targets
 from bot.config.watches import read_watches
 from bot.domain.access import AccessPolicy
+from bot.domain.insights_query import DEFAULT_EXACT_READ_SECONDS
 from bot.domain.metrics import METRICS_DELAY
 from bot.domain.user_rate import DEFAULT_USER_RATE, UserRate, parse_user_rate
 from bot.domain.watches import Watch
@@ -39,6 +41,8 @@ class Settings:
     port: int = 3000
     aws: AwsSettings = field(default_factory=AwsSettings)
     event_cap: int = DEFAULT_EVENT_CAP
+    # Past this estimated FilterLogEvents read time, Logs Insights counts the window (0: never).
+    exact_read_seconds: int = DEFAULT_EXACT_READ_SECONDS
     cache_seconds: int = 30
     max_window: timedelta = DEFAULT_MAX_WINDOW
     database_url: str = DEFAULT_DATABASE_URL
@@ -48,6 +52,8 @@ class Settings:
     access: AccessPolicy = field(default_factory=AccessPolicy)
     targets: tuple[TargetSpec, ...] = ()
     user_rate: UserRate = DEFAULT_USER_RATE  # AWS-reading commands per person
+    # Log reads per second per (account, region), shared by every process (rate_budget.py).
+    read_rates: ReadRates = field(default_factory=ReadRates)
 
     def __repr__(self) -> str:
         # Never print secrets (tokens, a password inside DATABASE_URL), even in a traceback.
@@ -64,7 +70,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     file = read_file(Path(path)) if path else EMPTY
     file.refuse_unknown(TABLES)
     aws = file.table("aws", {"region", "profile"})
-    limits = file.table("limits", {"event_cap", "cache_seconds", "max_window", "user_rate"})
+    limits = file.table(
+        "limits",
+        {
+            "event_cap",
+            "exact_read_seconds",
+            "cache_seconds",
+            "max_window",
+            "user_rate",
+            "logs_rate",
+            "insights_rate",
+        },
+    )
     scheduler = file.table("scheduler", {"interval_seconds", "metrics_delay"})
     return Settings(
         slack_bot_token=environment.slack_bot_token,
@@ -78,6 +95,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             endpoint_url=environment.aws_endpoint_url,
         ),
         event_cap=limits.whole("event_cap", DEFAULT_EVENT_CAP),
+        exact_read_seconds=limits.whole(
+            "exact_read_seconds", DEFAULT_EXACT_READ_SECONDS, minimum=0, maximum=3600
+        ),
         cache_seconds=limits.whole("cache_seconds", 30, minimum=0, maximum=3600),
         max_window=limits.duration("max_window", DEFAULT_MAX_WINDOW),
         database_url=environment.database_url,
@@ -87,6 +107,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         access=read_access(file),
         targets=read_targets(file),
         user_rate=_user_rate(limits),
+        read_rates=ReadRates(
+            logs=_per_second(limits, "logs_rate", ReadRates.logs),
+            insights=_per_second(limits, "insights_rate", ReadRates.insights),
+        ),
     )
 
 
@@ -96,3 +120,13 @@ def _user_rate(limits: Table) -> UserRate:
         return DEFAULT_USER_RATE if text is None else parse_user_rate(text)
     except ValueError as error:
         raise limits.error(f"[limits] user_rate: {plain(error)}", "user_rate") from None
+
+
+def _per_second(limits: Table, key: str, default: float) -> float:
+    """Requests per second: a number above 0, at most 1000."""
+    value = limits.values.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1000:
+        raise limits.error(
+            f"[limits] {key} must be requests per second, above 0 and at most 1000.", key
+        )
+    return float(value)

@@ -6,7 +6,8 @@ import re
 
 from bot.domain.text import shown
 
-# RDS rules: 1-63 letters, digits or hyphens; starts with a letter; no trailing hyphen and no "--".
+# RDS rules, the same for clusters and DB instances: 1-63 letters, digits or hyphens; starts
+# with a letter; no trailing hyphen and no "--".
 _CLUSTER_ID = re.compile(r"\A[a-z](?:[a-z0-9]|-(?!-)){0,62}\Z")
 
 
@@ -19,7 +20,8 @@ def validate_cluster_id(text: str) -> str:
     candidate = text.strip().lower()
     if not _CLUSTER_ID.match(candidate) or candidate.endswith("-"):
         raise IdentifierError(
-            f"`{shown(text, 70)}` is not an RDS cluster identifier: 1-63 letters, digits or hyphens, "
-            "starting with a letter, with no `--` and no trailing hyphen."
+            f"`{shown(text, 70)}` is not an RDS cluster identifier nor a DB instance identifier: "
+            "1-63 letters, digits or hyphens, starting with a letter, with no `--` and no "
+            "trailing hyphen."
         )
     return candidate

@@ -20,14 +20,17 @@ from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.bootstrap import Runtime, build_app, wsgi_app
 from bot.config import Settings
 from bot.domain.address import Address
-from bot.domain.cluster import iam_log_group
+from bot.domain.cluster import INSTANCE, iam_log_group
+from bot.domain.metrics import CLUSTER_DIMENSION, INSTANCE_DIMENSION
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.sandbox.aws_emulator import REGION, embedded_aws
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.seed_aws import (
     Failure,
     create_cluster,
+    create_instance,
     demo_failures,
+    instance_demo_failures,
     put_failures,
     put_lines,
     put_metrics,
@@ -51,6 +54,8 @@ COMMANDS = (
     "metrics legacy-db 1h",
     "failures no-such-db",
     "failures prod-db 3 weeks",
+    "failures billing-pg 24h",
+    "clusters",
 )
 
 
@@ -80,6 +85,12 @@ def seed(aws: AwsClients, now: datetime) -> None:
     ]
     _put_day_of_metrics(cloudwatch, "orders-db", orders, 12, now)
     create_cluster(rds, "legacy-db", iam=False, exports=[], instances=1)
+    # billing-pg: RDS for PostgreSQL, no Aurora cluster; its log group is under /aws/rds/instance/
+    # and its metrics carry DBInstanceIdentifier only.
+    create_instance(rds, "billing-pg", iam=True, exports=["iam-db-auth-error", "postgresql"])
+    billing = instance_demo_failures(now, random.Random(20251127))
+    put_failures(logs, "billing-pg", billing, kind=INSTANCE)
+    _put_day_of_metrics(cloudwatch, "billing-pg", billing, 25, now, INSTANCE_DIMENSION)
 
 
 def _put_day_of_metrics(
@@ -88,12 +99,22 @@ def _put_day_of_metrics(
     failures: list[Failure],
     per_minute: int,
     now: datetime,
+    dimension: str = CLUSTER_DIMENSION,
 ) -> None:
     # One point a minute for the last two hours (as RDS publishes), five-minute points before.
     recent = (now - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     start = recent - timedelta(hours=22)
-    put_metrics(cloudwatch, cluster, failures, per_minute, start, recent, step_minutes=5)
-    put_metrics(cloudwatch, cluster, failures, per_minute, recent, now)
+    put_metrics(
+        cloudwatch,
+        cluster,
+        failures,
+        per_minute,
+        start,
+        recent,
+        step_minutes=5,
+        dimension=dimension,
+    )
+    put_metrics(cloudwatch, cluster, failures, per_minute, recent, now, dimension=dimension)
 
 
 def run_demo() -> int:
@@ -108,12 +129,16 @@ def run_demo() -> int:
         )
         runtime = Runtime.build(settings)
         now = datetime.now(UTC)
-        print(f"Seeding an embedded AWS emulator at {endpoint} with three clusters…")
+        print(
+            f"Seeding an embedded AWS emulator at {endpoint} with three Aurora clusters and an "
+            "RDS DB instance…"
+        )
         started = time.monotonic()
         seed(runtime.aws, now)
         print(
             f"…done in {time.monotonic() - started:.1f}s: prod-db (log export on), "
-            "orders-db (log export off), legacy-db (IAM auth off)."
+            "orders-db (log export off), legacy-db (IAM auth off), billing-pg (RDS for "
+            "PostgreSQL DB instance, log export on)."
         )
         app = build_app(runtime)
         # Kept after the demo ends, so the charts it posted can be opened.

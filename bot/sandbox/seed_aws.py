@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.domain.cluster import iam_log_group
-from bot.domain.metrics import FAMILY_METRICS, NAMESPACE
+from bot.domain.cluster import CLUSTER, INSTANCE, Kind, iam_log_group
+from bot.domain.metrics import CLUSTER_DIMENSION, FAMILY_METRICS, NAMESPACE
 from bot.domain.records import family_of
 
 if TYPE_CHECKING:
@@ -97,6 +97,22 @@ def create_cluster(
         )
 
 
+def create_instance(
+    rds: RDSClient, instance: str, *, iam: bool, exports: Sequence[str], engine: str = "postgres"
+) -> None:
+    """A standalone RDS DB instance (no Aurora cluster), as `aws rds create-db-instance` makes."""
+    rds.create_db_instance(
+        DBInstanceIdentifier=instance,
+        DBInstanceClass="db.t4g.medium",
+        Engine=engine,
+        AllocatedStorage=50,
+        MasterUsername="postgres",
+        MasterUserPassword="demo-password-not-secret",
+        EnableIAMDatabaseAuthentication=iam,
+        EnableCloudwatchLogsExports=list(exports),
+    )
+
+
 def put_lines(
     logs: CloudWatchLogsClient, group: str, stream: str, lines: Iterable[tuple[datetime, str]]
 ) -> None:
@@ -115,13 +131,21 @@ def put_lines(
 
 
 def put_failures(
-    logs: CloudWatchLogsClient, cluster: str, failures: Sequence[Failure], streams: int = 2
+    logs: CloudWatchLogsClient,
+    cluster: str,
+    failures: Sequence[Failure],
+    streams: int = 2,
+    kind: Kind = CLUSTER,
 ) -> None:
-    """Spread failures over `streams` streams (one per instance, as RDS does)."""
+    """Spread failures over `streams` streams (one per instance, as RDS does); a DB instance's
+    log (`kind="instance"`) has one stream, named after it."""
+    if kind == INSTANCE:
+        streams = 1
     for n in range(streams):
         chunk = failures[n::streams]
         lines = [(f.time, format_line(f, compact_suffix=i % 7 == 0)) for i, f in enumerate(chunk)]
-        put_lines(logs, iam_log_group(cluster), f"{cluster}-{n + 1}", lines)
+        stream = cluster if kind == INSTANCE else f"{cluster}-{n + 1}"
+        put_lines(logs, iam_log_group(cluster, kind), stream, lines)
 
 
 def put_metrics(
@@ -133,8 +157,10 @@ def put_metrics(
     end: datetime,
     *,
     step_minutes: int = 1,
+    dimension: str = CLUSTER_DIMENSION,
 ) -> None:
-    """Sum data points under DBClusterIdentifier for failures in [start, end), one per step.
+    """Sum data points under `dimension` (DBClusterIdentifier, or DBInstanceIdentifier for a DB
+    instance or an Aurora cluster's member) for failures in [start, end), one per step.
 
     RDS publishes one point a minute; a coarser step keeps long demo windows quick to query in the
     emulator, whose GetMetricData scans every stored point.
@@ -169,7 +195,7 @@ def put_metrics(
             data.append(
                 {
                     "MetricName": name,
-                    "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster}],
+                    "Dimensions": [{"Name": dimension, "Value": cluster}],
                     "Timestamp": minute,
                     "Value": float(value),
                     "Unit": "Count",
@@ -212,4 +238,29 @@ def demo_failures(now: datetime, rng: random.Random) -> list[Failure]:
     failures.append(Failure(at(5 * 3600), "app_user", "InternalError"))
     for _ in range(3):
         failures.append(Failure(at(rng.uniform(600, 7200)), "<!channel> *urgent*", "InvalidToken"))
+    return sorted((f for f in failures if f.time >= start), key=lambda f: f.time)
+
+
+def instance_demo_failures(now: datetime, rng: random.Random) -> list[Failure]:
+    """A day of an RDS for PostgreSQL DB instance: a billing service whose tokens now and then
+    expire in a slow queue, and an invoice export moved to a Lambda role lacking rds-db:connect."""
+    start = now - timedelta(hours=24)
+    failures: list[Failure] = []
+
+    def at(seconds_ago: float) -> datetime:
+        return now - timedelta(seconds=seconds_ago)
+
+    for _ in range(140):
+        seconds = rng.uniform(60, 24 * 3600 - 60)
+        user = rng.choice(["billing", "billing", "ledger_ro"])
+        failures.append(Failure(at(seconds), user, rng.choice(["ExpiredToken", "InvalidToken"])))
+    for _ in range(45):
+        failures.append(
+            Failure(
+                at(rng.uniform(60, 3 * 3600)),
+                "invoice_export",
+                "NotAuthorized",
+                "arn:aws:sts::123456789012:assumed-role/invoice-export-role/invoice-export-fn",
+            )
+        )
     return sorted((f for f in failures if f.time >= start), key=lambda f: f.time)

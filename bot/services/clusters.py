@@ -1,16 +1,18 @@
-"""Every cluster with IAM auth enabled, in every place, with its last-24h failures
-(`/iamauth clusters`, `iamauth clusters`)."""
+"""Every Aurora cluster and RDS DB instance with IAM auth enabled, in every place, with its
+last-24h failures (`/iamauth clusters`, `iamauth clusters`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.adapters.aws.cloudwatch_metrics import MetricQuery, get_metric_data
+from bot.adapters.aws.cloudwatch_metrics import MetricsSource, read_metrics
 from bot.adapters.aws.targets import Place, Targets
-from bot.domain.metrics import CLUSTER_DIMENSION
+from bot.domain.cluster import CLUSTER, Kind
 from bot.domain.window import Window
 from bot.ops.clock import Clock
+
+FAILURES = "IamDbAuthConnectionFailure"
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class ClusterRow:
     cluster: str
     log_export_on: bool
     failures_24h: int
+    kind: Kind = CLUSTER  # an Aurora cluster, or an RDS DB instance
 
 
 @dataclass(frozen=True)
@@ -28,22 +31,32 @@ class ClusterListing:
 
 
 def list_clusters(targets: Targets, now: datetime) -> ClusterListing:
-    """Clusters with IAM auth enabled in every place, with their last-24h failure count: one
-    DescribeDBClusters listing and one batched GetMetricData call per place, places in parallel."""
+    """Clusters and DB instances with IAM auth enabled in every place, with their last-24h
+    failure count, read by the rule `/iamauth metrics` follows (read_metrics): one inventory read
+    and one batched GetMetricData call per place, one more where some Aurora cluster has no
+    series of its own but members; places in parallel."""
     window = Window(now - timedelta(hours=24), now)
 
     def place_rows(place: Place) -> list[ClusterRow]:
-        clusters = [c for c in targets.inventory(place, fresh=True) if c.iam_auth_enabled]
-        if not clusters:
+        found = [c for c in targets.inventory(place, fresh=True) if c.iam_auth_enabled]
+        if not found:
             return []
-        queries = [
-            MetricQuery("IamDbAuthConnectionFailure", CLUSTER_DIMENSION, c.identifier)
-            for c in clusters
-        ]
-        series = get_metric_data(targets.clients(place).cloudwatch(), queries, window, 3600)
+        answers = read_metrics(
+            targets.clients(place).cloudwatch(),
+            [MetricsSource.of(c) for c in found],
+            window,
+            3600,
+            [FAILURES],
+        )
         return [
-            ClusterRow(place.label, c.identifier, c.iam_log_export_on, round(s.total))
-            for c, s in zip(clusters, series, strict=True)
+            ClusterRow(
+                place.label,
+                c.identifier,
+                c.iam_log_export_on,
+                round(a.series[FAILURES].total),
+                c.kind,
+            )
+            for c, a in zip(found, answers, strict=True)
         ]
 
     rows: list[ClusterRow] = []

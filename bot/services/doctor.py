@@ -7,8 +7,9 @@ says the probed resource does not exist), one that is not allowed says AccessDen
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from bot.adapters.aws.errors import (
     error_code,
 )
 from bot.adapters.aws.targets import TargetSpec
+from bot.domain.insights_query import EVENTS_QUERY
 from bot.domain.metrics import NAMESPACE
 
 if TYPE_CHECKING:
@@ -129,6 +131,13 @@ def run_checks(
     checks.append(
         _aws_check("rds:DescribeDBClusters", lambda: aws.rds().describe_db_clusters(MaxRecords=20))
     )
+    # Every name is looked up as an Aurora cluster and as an RDS DB instance. (The Modify calls of
+    # `enable-logs` are not probed: no call to them is harmless.)
+    checks.append(
+        _aws_check(
+            "rds:DescribeDBInstances", lambda: aws.rds().describe_db_instances(MaxRecords=20)
+        )
+    )
     checks.append(
         _aws_check(
             "logs:FilterLogEvents",
@@ -144,6 +153,7 @@ def run_checks(
             only_for="who failed from where (`failures … clients`)",
         )
     )
+    checks.append(_start_query_check(aws, now))
     checks.append(
         _aws_check(
             "rds:DescribeDBClusterParameters",
@@ -176,16 +186,37 @@ def run_checks(
             ),
         )
     )
-    checks.append(
-        _aws_check(
-            "cloudwatch:ListMetrics",
-            lambda: aws.cloudwatch().list_metrics(
-                Namespace=NAMESPACE, MetricName="IamDbAuthConnectionRequests"
-            ),
-        )
-    )
     checks.extend(_assume_role_check(aws, spec) for spec in targets if spec.role_arn)
     return checks
+
+
+def _start_query_check(aws: AwsClients, now: datetime) -> Check:
+    """logs:StartQuery on the probe group (which does not exist: ResourceNotFoundException proves
+    the call is allowed; a query that did start is stopped at once). GetQueryResults and
+    StopQuery need a query of our own: no harmless call proves them, so the detail names them."""
+
+    def probe() -> None:
+        started = aws.logs().start_query(
+            logGroupName=PROBE_GROUP,
+            startTime=int((now - timedelta(minutes=1)).timestamp()),
+            endTime=int(now.timestamp()),
+            queryString=EVENTS_QUERY,
+            limit=1,
+        )
+        with contextlib.suppress(*BOTOCORE_ERRORS):
+            aws.logs().stop_query(queryId=started["queryId"])
+
+    check = _aws_check(
+        "logs:StartQuery",
+        probe,
+        frozenset({"ResourceNotFoundException"}),
+        only_for="exact counts of windows too big to read in time (Logs Insights)",
+    )
+    if not check.ok:
+        return check
+    return replace(
+        check, detail=f"{check.detail}; logs:GetQueryResults and logs:StopQuery are not probed"
+    )
 
 
 def _assume_role_check(aws: AwsClients, spec: TargetSpec) -> Check:

@@ -1,4 +1,4 @@
-"""What people ask of a cluster: its failures (`/iamauth failures`, `iamauth failures`) and its
+"""What people ask of a database (an Aurora cluster or an RDS DB instance): its failures (`/iamauth failures`, `iamauth failures`) and its
 IamDbAuth* metrics, answered from AWS through the adapters, as data. The same question asked again
 within `cache_seconds` is answered from the cache, not from AWS."""
 
@@ -11,17 +11,20 @@ from datetime import timedelta
 
 from bot.adapters.aws.clients import AwsClients, retries_in_this_thread
 from bot.adapters.aws.cloudwatch_logs import DEFAULT_EVENT_CAP, read_window
-from bot.adapters.aws.cloudwatch_metrics import cluster_metrics
+from bot.adapters.aws.cloudwatch_metrics import resource_metrics
 from bot.adapters.aws.errors import LogGroupMissing
-from bot.adapters.aws.rds import describe_cluster
+from bot.adapters.aws.rate_budget import LogReadBudgetBusy
+from bot.adapters.aws.rds import describe_resource
 from bot.adapters.aws.targets import Targets
 from bot.domain.address import Address
-from bot.domain.cluster import ClusterInfo, iam_log_group
+from bot.domain.cluster import CLUSTER, ClusterInfo, Kind, iam_log_group
 from bot.domain.metrics import MetricsReport
+from bot.domain.read_plan import EventCounts, counts_from_report
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 from bot.ops.cache import TtlCache
 from bot.ops.clock import Clock, utc_now
+from bot.services.exact_counts import PATH_FILTER, ExactOptions, counted_summary
 from bot.services.places import as_address, locate
 from bot.services.who_failed_from_where import ClientsAnswer, who_failed_from_where
 
@@ -39,6 +42,13 @@ class FailuresReport:
     retried: int = 0  # AWS calls retried after throttling or errors: slower, not wrong
     place: str = ""  # `account/region` when iamauth watches more than one
     clients: ClientsAnswer | None = None  # who failed from where; None when not asked
+    # The log reads would have waited for the account's log-read budget past the answer's
+    # deadline: then summary and clients are None and only the metrics answer.
+    log_budget_busy: LogReadBudgetBusy | None = None
+    # How the log's counts were made: "filter" (FilterLogEvents read the window) or "insights"
+    # (Logs Insights counted it, FilterLogEvents read the newest pages for samples).
+    path: str = PATH_FILTER
+    insights_error: str = ""  # why Logs Insights could not count a window too big to read
 
     @property
     def log_export_on(self) -> bool:
@@ -46,18 +56,28 @@ class FailuresReport:
 
 
 def read_log_summary(
-    aws: AwsClients, cluster: str, window: Window, cap: int, *, keep_events: bool = False
+    aws: AwsClients,
+    cluster: str,
+    window: Window,
+    cap: int,
+    *,
+    keep_events: bool = False,
+    kind: Kind = CLUSTER,
+    counts: EventCounts | None = None,
 ) -> FailureSummary | None:
-    """What the cluster's `iam-db-auth-error` log says about `window`; None when the log group
-    does not exist (yet). Past `cap` events, the newest `cap` are counted, not the oldest.
-    `keep_events` also keeps each failure's (time, user, code), for matching to other logs."""
+    """What the `iam-db-auth-error` log of the cluster (or, with `kind="instance"`, the DB
+    instance) says about `window`; None when the log group does not exist (yet). Past `cap`
+    events, the newest `cap` are counted, not the oldest. `keep_events` also keeps each
+    failure's (time, user, code), for matching to other logs. `counts` (the window's failures per
+    metric period) plan the read so that no event is read twice (bot/domain/read_plan.py)."""
     try:
         read = read_window(
             aws.logs(),
-            iam_log_group(cluster),
+            iam_log_group(cluster, kind),
             window,
             cap,
             lambda: FailureSummary(events=[] if keep_events else None),
+            counts=counts,
         )
     except LogGroupMissing:
         return None
@@ -76,8 +96,10 @@ class QueryService:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         cache_clock: Callable[[], float] = time.monotonic,
         targets: Targets | None = None,
+        exact: ExactOptions | None = None,
     ) -> None:
         self.aws = aws
+        self.exact = exact or ExactOptions()
         self.targets = targets
         self.event_cap = event_cap
         self.clock = clock
@@ -117,26 +139,69 @@ class QueryService:
         retries_in_this_thread(reset=True)
         window = self.window(duration)
         aws, place = locate(self.aws, self.targets, address)
-        info = describe_cluster(aws.rds(), address.cluster)
-        metrics = cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
+        info = describe_resource(aws.rds(), address.cluster, address.kind)
+        metrics = metrics_of(aws, info, window)
         summary: FailureSummary | None = None
         group_exists = False
-        if info.iam_log_export_on:
-            summary = read_log_summary(
-                aws, info.identifier, window, self.event_cap, keep_events=clients
-            )
-            group_exists = summary is not None
-            # The group appears with the first failure after the export is turned on.
-            summary = summary or FailureSummary(events=[] if clients else None)
         answer = None
-        if clients:
-            answer = who_failed_from_where(aws, info, window, summary, self.event_cap)
+        path, insights_error = PATH_FILTER, ""
+        try:
+            if info.iam_log_export_on:
+                summary, path, insights_error = counted_summary(
+                    aws.logs(),
+                    iam_log_group(info.identifier, info.kind),
+                    window,
+                    self.exact,
+                    metrics,
+                    self.event_cap,
+                    lambda: read_log_summary(
+                        aws,
+                        info.identifier,
+                        window,
+                        self.event_cap,
+                        keep_events=clients,
+                        kind=info.kind,
+                        counts=counts_from_report(metrics, window.end),
+                    ),
+                    keep_events=clients,
+                )
+                group_exists = summary is not None
+                # The group appears with the first failure after the export is turned on.
+                summary = summary or FailureSummary(events=[] if clients else None)
+            if clients:
+                answer = who_failed_from_where(aws, info, window, summary, self.event_cap)
+        except LogReadBudgetBusy as busy:  # the metrics are outside that budget: they answer
+            return FailuresReport(
+                info,
+                window,
+                None,
+                False,
+                metrics,
+                retries_in_this_thread(),
+                place,
+                log_budget_busy=busy,
+            )
         return FailuresReport(
-            info, window, summary, group_exists, metrics, retries_in_this_thread(), place, answer
+            info,
+            window,
+            summary,
+            group_exists,
+            metrics,
+            retries_in_this_thread(),
+            place,
+            answer,
+            path=path,
+            insights_error=insights_error,
         )
 
     def _metrics(self, address: Address, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:
         window = self.window(duration)
         aws, _ = locate(self.aws, self.targets, address)
-        info = describe_cluster(aws.rds(), address.cluster)
-        return info, cluster_metrics(aws.cloudwatch(), info.identifier, info.instances, window)
+        info = describe_resource(aws.rds(), address.cluster, address.kind)
+        return info, metrics_of(aws, info, window)
+
+
+def metrics_of(aws: AwsClients, info: ClusterInfo, window: Window) -> MetricsReport:
+    """The seven metrics of the cluster (DBClusterIdentifier, else its members summed) or of the
+    DB instance (DBInstanceIdentifier)."""
+    return resource_metrics(aws.cloudwatch(), info, window)

@@ -3,17 +3,20 @@ who failed from where when asked, and the metrics below them."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.domain.cluster import IAM_LOG_EXPORT, enable_export_command, iam_log_group
+from bot.adapters.aws.rate_budget import LogReadBudgetBusy
+from bot.domain.cluster import CLUSTER, IAM_LOG_EXPORT, Kind, enable_export_command, iam_log_group
 from bot.domain.hints import hint_for_code
 from bot.domain.metrics import FAMILY_METRICS
 from bot.domain.records import Family, family_of
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
+from bot.services.exact_counts import PATH_INSIGHTS
 from bot.services.queries import FailuresReport
 from bot.views.blocks import Message, context, header, section
 from bot.views.metrics import cluster_warnings, metrics_context, metrics_table
@@ -43,13 +46,26 @@ def _lines_with_more(lines: Sequence[str], more: int, noun: str) -> str:
     return text
 
 
-def enable_export_text(cluster: str) -> str:
+def enable_export_text(cluster: str, kind: Kind = CLUSTER) -> str:
+    applies = (
+        "It applies with *no reboot* and drops no connections."
+        if kind == CLUSTER
+        else "RDS applies it to the DB instance at once, with *no reboot*."
+    )
     return (
         f"The `{IAM_LOG_EXPORT}` log export is *off* for `{escape(cluster)}`, so the log cannot say "
         "which users failed or why. Turn it on in the RDS console (Modify → Log exports → "
         f"`{IAM_LOG_EXPORT}` → Apply immediately) or with:\n"
-        f"```{escape(enable_export_command(cluster, IAM_LOG_EXPORT))}```\n"
-        "It applies with *no reboot* and drops no connections."
+        f"```{escape(enable_export_command(cluster, IAM_LOG_EXPORT, kind))}```\n{applies}"
+    )
+
+
+def budget_busy_text(busy: LogReadBudgetBusy) -> str:
+    minutes = max(1, math.ceil(busy.wait_seconds / 60))
+    return (
+        f":hourglass: AWS's log-read budget for `{escape(busy.place)}` is busy: other requests "
+        f"hold it for about {minutes} min, longer than Slack lets this answer wait. Here are the "
+        "metric totals meanwhile; ask again later for the log's detail."
     )
 
 
@@ -115,19 +131,41 @@ def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
     return blocks
 
 
+def path_note(path: str, insights_error: str = "") -> str:
+    """Which read answered: Logs Insights (exact counts of a window too big to read in time) or
+    FilterLogEvents (and why Logs Insights could not count, when it should have)."""
+    if path == PATH_INSIGHTS:
+        return (
+            "Counted by Logs Insights over the whole window (exact by code, user and caller); "
+            "the samples are the newest lines, read with FilterLogEvents."
+        )
+    if insights_error:
+        return (
+            f"Read with FilterLogEvents: Logs Insights could not count this window "
+            f"({escape(shorten(insights_error, 300))})."
+        )
+    return "Read with FilterLogEvents."
+
+
 def failures_message(report: FailuresReport) -> Message:
     cluster = report.cluster.identifier
     window = report.window
     blocks: list[Block] = [
         header(f"IAM auth failures · {cluster}" + (f" · {report.place}" if report.place else "")),
-        context(f"Window {window.describe()} · log group `{escape(iam_log_group(cluster))}`"),
+        context(
+            f"Window {window.describe()} · log group "
+            f"`{escape(iam_log_group(cluster, report.cluster.kind))}`"
+        ),
     ]
     blocks.extend(cluster_warnings(report.cluster))
     summary = report.summary
     metrics = report.metrics
     metric_failures = metrics.total("IamDbAuthConnectionFailure")
-    if summary is None:
-        blocks.append(section(enable_export_text(cluster)))
+    if report.log_budget_busy is not None:
+        blocks.append(section(budget_busy_text(report.log_budget_busy)))
+        text = f"{cluster}: log reads busy; CloudWatch counts {metric_failures:,} failures"
+    elif summary is None:
+        blocks.append(section(enable_export_text(cluster, report.cluster.kind)))
         text = f"{cluster}: log export off; CloudWatch counts {metric_failures:,} failures"
     elif not report.log_group_exists:
         blocks.append(
@@ -143,6 +181,7 @@ def failures_message(report: FailuresReport) -> Message:
         text = f"{cluster}: no failures in {window.describe()}"
     else:
         blocks.extend(_summary_blocks(summary, window))
+        blocks.append(context(path_note(report.path, report.insights_error)))
         text = f"{cluster}: {summary.total:,} IAM auth failures in {window.describe()}"
     if report.clients is not None:
         sections, notes = clients_texts(report.clients, cluster)

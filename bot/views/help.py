@@ -8,7 +8,9 @@ from bot.views.blocks import Message, context, section
 from bot.views.mrkdwn import escape
 
 HELP_TEXT = (
-    "*iamauth* answers questions about IAM database authentication on your Aurora/RDS clusters.\n"
+    "*iamauth* answers questions about IAM database authentication on your Aurora clusters and "
+    "RDS DB instances (PostgreSQL, MySQL, MariaDB); `<cluster>` is either's identifier, "
+    "`cluster:<name>` or `instance:<name>` where both have the name.\n"
     "• `/iamauth failures <cluster> [window] [clients]`: failed IAM logins by error code and "
     "database user, with samples and fix hints; `clients` adds who failed from where (client "
     "addresses and databases, from the `postgresql` log export)\n"
@@ -18,10 +20,11 @@ HELP_TEXT = (
     "[repeat=4h] [resolved=no]`: post a digest when failures cross a threshold\n"
     "• `/iamauth unwatch <cluster> [#channel]`, `/iamauth watches`: stop, list\n"
     "• `/iamauth silence <cluster> <duration> [reason]`, `/iamauth unsilence <cluster>`\n"
-    "• `/iamauth clusters`: every cluster with IAM auth, its log export and last-24h failures\n"
+    "• `/iamauth clusters`: every cluster and DB instance with IAM auth, its log export and "
+    "last-24h failures\n"
     "• `/iamauth logs <cluster>`: which log exports are on and what each gives iamauth\n"
     "• `/iamauth enable-logs <cluster>`: turn the `iam-db-auth-error` export on, after a confirm "
-    "(admins; no reboot, no dropped connections)\n"
+    "(admins; no reboot)\n"
     "• `/iamauth audit [n]`: the newest entries of the audit log (admins)\n"
     "• `/iamauth help`: this message\n"
     "Windows look like `15m`, `1h` (the default), `24h`, `7d`. "

@@ -4,16 +4,27 @@
 `by_caller` (the refused caller ARN of NotAuthorized lines → failures), each most first; README.md
 shows the whole shape.
 
+`path` says which read answered: `"filter"` (FilterLogEvents read the window) or `"insights"`
+(the window was too big to read within `[limits] exact_read_seconds`, so Logs Insights counted
+every failure by code, user and caller; first/last seen are the whole window's, the samples the
+newest lines').
+
 With `truncated` true (the event cap stopped the log read; the newest events are counted),
 `covered_from` is where the read began (events before it were not read); it is null otherwise.
 `metrics` holds the window's CloudWatch totals, which count every failure even when the log read
 is truncated: `{"requests": 130, "failures": 125, "by_family": {"InvalidToken": 120,
 "InsufficientPermissions": 5, "Throttling": 0, "ServerError": 0}}` (`Other` has no metric).
 
-`iamauth failures --clients --json` adds a `clients` key (absent without `--clients`):
+`kind` is `"cluster"` (Aurora) or `"instance"` (an RDS DB instance); `log_group` the
+`iam-db-auth-error` group read.
+
+`iamauth failures --clients --json` adds a `clients` key (absent without `--clients`). For MySQL
+and MariaDB engines the engine log is `error` and the `pam_*` keys count its `Access denied for
+user` lines (their `databases` are empty: that log names none):
 
     "clients": {
       "log_group": "/aws/rds/cluster/prod-db/postgresql",
+      "engine_log": "postgresql",
       "missing": null,          # or why there is no answer: "postgresql-export-off",
                                 # "postgresql-group-missing", "postgresql-access-denied",
                                 # "iam-log-off"
@@ -59,9 +70,15 @@ def failures_json(
     summary: FailureSummary,
     clients: ClientsAnswer | None = None,
     metrics: MetricsReport | None = None,
+    path: str = "filter",
+    *,
+    kind: str = "cluster",
+    log_group: str | None = None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "cluster": cluster,
+        "kind": kind,  # "cluster" (Aurora) or "instance" (RDS DB instance)
+        "log_group": log_group,
         "start": iso(window.start),
         "end": iso(window.end),
         "total": summary.total,
@@ -76,6 +93,8 @@ def failures_json(
         "covered_from": iso(summary.covered_from) if summary.truncated else None,
         "first_seen": iso(summary.first_seen),
         "last_seen": iso(summary.last_seen),
+        # "filter": FilterLogEvents read the window; "insights": Logs Insights counted it exactly.
+        "path": path,
     }
     if metrics is not None:
         data["metrics"] = metric_totals_json(metrics)
@@ -100,6 +119,7 @@ def clients_json(answer: ClientsAnswer) -> dict[str, Any]:
     found = answer.correlation
     return {
         "log_group": answer.group,
+        "engine_log": answer.export,  # "postgresql", or "error" for MySQL and MariaDB
         "missing": answer.missing.value if answer.missing else None,
         "tolerance_seconds": TOLERANCE_MS // 1000,
         "failures": found.iam_total if found else 0,

@@ -7,7 +7,15 @@ from datetime import timedelta
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
 from bot.adapters.aws.errors import AwsError, ChangeDenied, ClusterBusy
-from bot.domain.cluster import IAM_LOG_EXPORT, POSTGRESQL_EXPORT, ClusterInfo, iam_log_group
+from bot.domain.cluster import (
+    CLUSTER,
+    IAM_LOG_EXPORT,
+    INSTANCE,
+    POSTGRESQL_EXPORT,
+    ClusterInfo,
+    Kind,
+    iam_log_group,
+)
 from bot.domain.window import format_duration
 from bot.services.log_exports import ExportChange, LogExports
 from bot.views.blocks import Message, context, section
@@ -22,15 +30,41 @@ EXPORT_USES = {
     "and backend pid (no reason)",
 }
 NO_REBOOT = "*No reboot and no dropped connections*: only the log export changes."
-_MODIFY_CALL = (
-    "`ModifyDBCluster` with "
-    '`CloudwatchLogsExportConfiguration={"EnableLogTypes": ["iam-db-auth-error"]}` '
-    "and `ApplyImmediately=True`"
+# RDS applies a DB instance's log-export change at once, whatever ApplyImmediately says (the
+# ModifyDBInstance reference), and its list of DB instance settings has it causing no downtime.
+INSTANCE_NO_REBOOT = (
+    "*Applied at once, with no reboot*: RDS applies a DB instance's log-export change "
+    "immediately and lists it as causing no downtime; only the log export changes."
 )
+SHORT_NO_REBOOT: dict[Kind, str] = {
+    CLUSTER: "no reboot, no dropped connections",
+    INSTANCE: "no reboot",
+}
 
 
-def _log_group(cluster: str) -> str:
-    return code(iam_log_group(cluster), 120)
+def no_reboot(kind: Kind) -> str:
+    return NO_REBOOT if kind == CLUSTER else INSTANCE_NO_REBOOT
+
+
+def noun(kind: Kind) -> str:
+    """How a reply names the database: `cluster` or `instance`."""
+    return "cluster" if kind == CLUSTER else "instance"
+
+
+def modify_api(kind: Kind) -> str:
+    return "ModifyDBCluster" if kind == CLUSTER else "ModifyDBInstance"
+
+
+def _modify_call(kind: Kind) -> str:
+    return (
+        f"`{modify_api(kind)}` with "
+        '`CloudwatchLogsExportConfiguration={"EnableLogTypes": ["iam-db-auth-error"]}` '
+        "and `ApplyImmediately=True`"
+    )
+
+
+def _log_group(info: ClusterInfo) -> str:
+    return code(iam_log_group(info.identifier, info.kind), 120)
 
 
 def _where(cluster: str, place: str) -> str:
@@ -47,7 +81,8 @@ def _export_line(name: str, info: ClusterInfo) -> str:
     if name in info.log_exports:
         state = ":large_green_circle: *on*"
     elif name in info.pending_log_exports:
-        state = f":hourglass_flowing_sand: *being turned on* (cluster {code(info.status, 30)})"
+        status = code(info.status, 30)
+        state = f":hourglass_flowing_sand: *being turned on* ({noun(info.kind)} {status})"
     else:
         state = ":white_circle: *off*"
     return f"{state} {code(name, 60)}: {use}"
@@ -72,13 +107,13 @@ def logs_message(exports: LogExports, address: str) -> Message:
         blocks.append(
             section(
                 ":information_source: IAM database authentication is *not enabled* on this "
-                "cluster: no connection uses it, so its log would stay empty."
+                f"{noun(info.kind)}: no connection uses it, so its log would stay empty."
             )
         )
     if info.iam_log_export_on:
         blocks.append(
             context(
-                f"The log group {_log_group(info.identifier)} appears with the first failed IAM "
+                f"The log group {_log_group(info)} appears with the first failed IAM "
                 "login after the export was turned on."
             )
         )
@@ -87,11 +122,14 @@ def logs_message(exports: LogExports, address: str) -> Message:
             section(
                 f"Without {code(IAM_LOG_EXPORT)} iamauth only has the CloudWatch counts. "
                 f"Admins can turn it on with {_command('enable-logs', address)}: "
-                "no reboot, no dropped connections."
+                f"{SHORT_NO_REBOOT[info.kind]}."
             )
         )
     blocks.append(
-        context(f"Cluster status {code(info.status, 30)} · engine {code(info.engine, 40)}")
+        context(
+            f"{noun(info.kind).capitalize()} status {code(info.status, 30)} · "
+            f"engine {code(info.engine, 40)}"
+        )
     )
     state = "on" if info.iam_log_export_on else "off"
     return Message(
@@ -107,7 +145,8 @@ def already_on_message(change: ExportChange) -> Message:
     else:
         text = (
             f":hourglass_flowing_sand: The {code(IAM_LOG_EXPORT)} export of {where} is already "
-            f"being turned on (cluster {code(info.status, 30)}); `/iamauth logs` shows when it is done."
+            f"being turned on ({noun(info.kind)} {code(info.status, 30)}); `/iamauth logs` shows "
+            "when it is done."
         )
     return Message(
         text=f"{escape(info.identifier)}: {IAM_LOG_EXPORT} export already on",
@@ -125,8 +164,9 @@ def enable_offer(info: ClusterInfo, address: str, place: str) -> Message:
         style="primary",
         confirm=ConfirmObject(
             title="Turn on the iam-db-auth-error export?",
-            text=f"ModifyDBCluster on {cluster}, applied immediately: no reboot, no dropped "
-            "connections. The cluster shows `modifying` for a few minutes.",
+            text=f"{modify_api(info.kind)} on {cluster}, applied immediately: "
+            f"{SHORT_NO_REBOOT[info.kind]}. The {noun(info.kind)} shows `modifying` for a few "
+            "minutes.",
             confirm="Turn on",
             deny="Cancel",
         ),
@@ -134,11 +174,11 @@ def enable_offer(info: ClusterInfo, address: str, place: str) -> Message:
     blocks: list[Block] = [
         section(
             f"*Turn on the {code(IAM_LOG_EXPORT)} log export of {_where(info.identifier, place)}?*"
-            f"\niamauth will call {_MODIFY_CALL}.\n"
-            f"• {NO_REBOOT}\n"
-            "• The cluster shows `modifying` for a few minutes; iamauth says so in this channel "
-            "and replies in that thread when it is `available` again.\n"
-            f"• The log group {_log_group(info.identifier)} appears with the first failed IAM "
+            f"\niamauth will call {_modify_call(info.kind)}.\n"
+            f"• {no_reboot(info.kind)}\n"
+            f"• The {noun(info.kind)} shows `modifying` for a few minutes; iamauth says so in "
+            "this channel and replies in that thread when it is `available` again.\n"
+            f"• The log group {_log_group(info)} appears with the first failed IAM "
             "login after that, not before. CloudWatch Logs bills one line per failed login."
         ),
         ActionsBlock(elements=[button]),
@@ -154,8 +194,9 @@ def enable_requested(change: ExportChange, user: str) -> Message:
     who = f"<@{user}>" if user else "An admin"
     text = (
         f":gear: {who} turned on the {code(IAM_LOG_EXPORT)} log export of "
-        f"{_where(change.cluster.identifier, change.place)}.\n{NO_REBOOT} The cluster shows "
-        "`modifying` for a few minutes; I will reply in this thread when it is `available` again."
+        f"{_where(change.cluster.identifier, change.place)}.\n{no_reboot(change.cluster.kind)} "
+        f"The {noun(change.cluster.kind)} shows `modifying` for a few minutes; I will reply in "
+        "this thread when it is `available` again."
     )
     return Message(
         text=f"{escape(change.cluster.identifier)}: turning on the {IAM_LOG_EXPORT} export",
@@ -180,7 +221,7 @@ def enable_done(info: ClusterInfo) -> Message:
     text = (
         f":white_check_mark: {code(info.identifier, 70)} is `available` again and the "
         f"{code(IAM_LOG_EXPORT)} export is on (exports on: {on}). The log group "
-        f"{_log_group(info.identifier)} appears with the first failed IAM login; "
+        f"{_log_group(info)} appears with the first failed IAM login; "
         "`/iamauth failures` reads it from then on."
     )
     return Message(

@@ -47,7 +47,8 @@ def cluster_query(
 
 
 def cluster_address(word: str) -> Address:
-    """`prod-db`, or `123456789012/us-east-1/prod-db` where the short name is ambiguous."""
+    """`prod-db`, or `123456789012/us-east-1/prod-db` where the short name is ambiguous, or
+    `instance:prod-db` / `cluster:prod-db` where a cluster and a DB instance share it."""
     try:
         return parse_address(word)
     except IdentifierError as error:

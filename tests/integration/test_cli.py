@@ -143,7 +143,7 @@ def test_metrics_json(moto_endpoint: str, seeded: None) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "reason"),
     [
-        (("failures", "ghost-db"), 3, "There is no cluster ghost-db"),
+        (("failures", "ghost-db"), 3, "There is no Aurora cluster or RDS DB instance ghost-db"),
         (("failures", "orders-db"), 3, "log export is off for orders-db"),
         (("metrics", "Bad_Name"), 2, "is not an RDS cluster identifier"),
         (("failures", "prod-db", "--since", "2w"), 2, "is not a window"),

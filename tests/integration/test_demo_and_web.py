@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -34,7 +35,15 @@ def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     assert "`checkout_svc`: *260*" in out
     assert "assumed-role/reporting-job-role/batch-7" in out
     assert "log export is *off* for `orders-db`" in out
-    assert "There is no cluster `no-such-db`" in out
+    assert "There is no Aurora cluster or RDS DB instance `no-such-db`" in out
+    # The RDS for PostgreSQL DB instance: its log under /aws/rds/instance/, its metrics by
+    # DBInstanceIdentifier, listed with its kind.
+    assert ">>> /iamauth failures billing-pg 24h" in out
+    assert "assumed-role/invoice-export-role/invoice-export-fn" in out
+    assert "by `DBInstanceIdentifier`" in out
+    assert re.search(
+        r"/billing-pg`: \*\d+\* failures in 24h · RDS DB instance · log export on", out
+    )
     assert "Too many words" in out
     # The hostile user name is shown as text in the terminal, never sent as a live mention.
     assert "<!channel> *urgent*" in out
@@ -128,7 +137,7 @@ def test_web_process_serves_signed_commands(
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert response.status == 200
             reply = slack.wait_for(lambda r: r.path == "/response/g", timeout=30)
-            assert "There is no cluster `ghost-db`" in reply.body["text"]
+            assert "There is no Aurora cluster or RDS DB instance `ghost-db`" in reply.body["text"]
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)

@@ -100,7 +100,7 @@ def test_a_command_counts_its_outcome_its_ack_and_its_aws_calls(
     assert bot.command("metrics prod-db 1h").response is not None
     reply = bot.command("failures ghost-db 1h").response
     assert reply is not None
-    assert "There is no cluster `ghost-db`" in reply.body["text"]
+    assert "There is no Aurora cluster or RDS DB instance `ghost-db`" in reply.body["text"]
     usage = bot.command("failures", expect_reply=False)
     assert usage.ack is not None  # a usage error is answered in the ack itself
 

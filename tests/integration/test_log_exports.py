@@ -155,7 +155,7 @@ def test_bad_input_is_answered_in_the_ack(bot: BotUnderTest, text: str, expected
 
 
 def test_unknown_cluster(bot: BotUnderTest, clusters: None) -> None:
-    assert "There is no cluster `nope-db`" in all_text(said(bot, "logs nope-db"))
+    assert "There is no Aurora cluster or RDS DB instance `nope-db`" in all_text(said(bot, "logs nope-db"))
 
 
 def test_enable_logs_offers_a_button_with_a_confirm(
@@ -271,7 +271,7 @@ def test_only_admins_may_turn_it_on(
     [
         ("InvalidDBClusterStateFault", "`dev-db` cannot be changed right now: it is busy"),
         ("AccessDenied", "The bot may not call rds:ModifyDBCluster"),
-        ("DBClusterNotFoundFault", "There is no cluster `dev-db`"),
+        ("DBClusterNotFoundFault", "There is no Aurora cluster `dev-db`"),
         ("InvalidParameterCombination", "RDS refused the change: InvalidParameterCombination"),
         ("InternalFailure", "RDS answered InternalFailure for ModifyDBCluster."),
     ],

@@ -87,7 +87,7 @@ def test_every_line_is_one_json_object_and_each_command_has_its_own_id(
     assert len(set(ids)) == 2
     assert all(re.fullmatch(r"[0-9a-f]{12}", i) for i in ids)
     # The job thread's lines carry the id its listener was given.
-    assert any("There is no cluster" in r["message"] for r in json_log.of(ids[0]))
+    assert any("There is no Aurora cluster" in r["message"] for r in json_log.of(ids[0]))
     outside = next(r for r in records if r["message"] == "outside any request")
     assert "request_id" not in outside
 

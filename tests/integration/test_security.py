@@ -198,9 +198,10 @@ def test_doctor_reports_each_permission(
     checks = {c.name: c for c in run_checks(aws, web_client(settings))}
     assert all(c.ok for c in checks.values()), checks
     assert set(checks) == {
-        "Slack token", "AWS identity", "rds:DescribeDBClusters", "logs:FilterLogEvents",
+        "Slack token", "AWS identity", "rds:DescribeDBClusters", "rds:DescribeDBInstances",
+        "logs:FilterLogEvents",
         "logs:FilterLogEvents (postgresql log)", "rds:DescribeDBClusterParameters",
-        "cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+        "cloudwatch:GetMetricData", "logs:StartQuery",
     }  # fmt: skip
     assert checks["logs:FilterLogEvents (postgresql log)"].only_for
     assert checks["rds:DescribeDBClusterParameters"].only_for

@@ -143,7 +143,7 @@ def test_iam_auth_disabled_is_said(bot: BotUnderTest, aws: AwsClients) -> None:
 def test_unknown_cluster(bot: BotUnderTest, aws: AwsClients) -> None:
     reply = bot.command("failures ghost-db")
     assert reply.response is not None
-    assert "There is no cluster `ghost-db`" in all_text(reply.response.body)
+    assert "There is no Aurora cluster or RDS DB instance `ghost-db`" in all_text(reply.response.body)
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_the_event_cap_keeps_the_newest_events_and_says_so(aws: AwsClients, now:
     assert summary.truncated
     assert summary.total == 20
     assert summary.top_users(5) == [("new_svc", 20)]
-    assert summary.covered_from == now - timedelta(minutes=30)
+    assert summary.covered_from == now - timedelta(minutes=29, seconds=30)  # the oldest kept
     assert summary.last_seen == now - timedelta(minutes=10, seconds=30)
     text = all_text(failures_message(report).to_dict())
     assert "The log part is truncated: it covers only the newest 20 events of the window" in text

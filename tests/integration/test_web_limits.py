@@ -231,7 +231,7 @@ def test_stalled_sockets_do_not_starve_a_signed_command(web: Web) -> None:
     assert status == 200
     assert ack_seconds < 3  # Slack's limit
     reply = web.slack.wait_for(lambda r: r.path == "/response/real", timeout=30)
-    assert "There is no cluster `ghost-db`" in reply.body["text"]
+    assert "There is no Aurora cluster or RDS DB instance `ghost-db`" in reply.body["text"]
     for sock in stalled:
         sock.close()
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws.credential_redaction import guard_session, register_credentials
-from bot.adapters.aws.errors import aws_error
+from bot.adapters.aws.errors import AwsError, aws_error
+from bot.adapters.aws.rate_budget import RateBudget
 from bot.ops.telemetry import count_aws_calls
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 
 _retries = threading.local()
+ACCOUNT_RETRY_SECONDS = 60.0
 
 
 def _note_retries(parsed: Any = None, **_: Any) -> None:
@@ -53,6 +56,9 @@ class AwsSettings:
     # Concurrent calls per (account, region) and service: more wait for a free connection, so a
     # burst of commands cannot flood one account's API limits.
     max_connections: int = 10
+    # The (account, region) budget of log reads every logs client waits for (rate_budget.py);
+    # carried into each place's settings by Targets. None: unlimited (the tests' clients, doctor).
+    budget: RateBudget | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AwsSettings:
@@ -86,6 +92,8 @@ class AwsClients:
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._account: str | None = None
+        self._account_retry_at = 0.0
 
     @property
     def region(self) -> str | None:
@@ -104,11 +112,28 @@ class AwsClients:
                 except (BotoCoreError, ValueError) as error:  # no region, partial keys, bad URL
                     raise aws_error(error, service, f"the {service} client") from None
                 client.meta.events.register("after-call", _note_retries)
+                if service == "logs" and self.settings.budget is not None:
+                    self.settings.budget.register(client.meta.events, self.place)
                 count_aws_calls(client.meta.events)
                 # Resolved by now (whichever provider), and nothing signed with them yet.
                 register_credentials(self._session.get_credentials())
                 self._clients[service] = client
             return client
+
+    def place(self) -> str:
+        """`account/region` of these clients, the key of their AWS quotas; the account is asked
+        of STS once (GetCallerIdentity needs no permission)."""
+        region = self.region or "default"
+        if self._account is None:
+            if time.monotonic() < self._account_retry_at:
+                return f"unknown-account/{region}"
+            try:
+                self._account = str(self.sts().get_caller_identity()["Account"])
+            except (ClientError, BotoCoreError, AwsError):
+                # Not asked again for a minute: an unreachable STS must not slow every call.
+                self._account_retry_at = time.monotonic() + ACCOUNT_RETRY_SECONDS
+                return f"unknown-account/{region}"
+        return f"{self._account}/{region}"
 
     def logs(self) -> CloudWatchLogsClient:
         client: CloudWatchLogsClient = self._client("logs")

@@ -3,10 +3,10 @@ every stream."""
 
 from __future__ import annotations
 
-from collections import deque
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from bot.adapters.aws.errors import (
@@ -18,6 +18,7 @@ from bot.adapters.aws.errors import (
     aws_error,
     error_code,
 )
+from bot.domain.read_plan import Event, EventCounts, epoch_ms, from_ms, read_newest_events
 from bot.domain.window import Window
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 DEFAULT_EVENT_CAP = 100_000
 
 
-def _ms(moment: Any) -> int:
-    return int(moment.timestamp() * 1000)
+def _ms(moment: datetime) -> int:
+    return epoch_ms(moment)  # exact: a float timestamp can land a millisecond short
 
 
 @dataclass
@@ -39,6 +40,7 @@ class LogScan:
     window: Window
     cap: int = DEFAULT_EVENT_CAP
     filter_pattern: str | None = None  # CloudWatch Logs syntax; None reads every event
+    limit: int | None = None  # events per page at most (FilterLogEvents' `limit`)
     truncated: bool = False
     pages_read: int = 0
     events: int = 0
@@ -62,6 +64,8 @@ class LogScan:
         }
         if self.filter_pattern:
             kwargs["filterPattern"] = self.filter_pattern
+        if self.limit:
+            kwargs["limit"] = self.limit
         while True:
             try:
                 page = self.client.filter_log_events(**kwargs)
@@ -92,11 +96,8 @@ def _translate(error: Exception, group: str) -> AwsError:
     return aws_error(error, "CloudWatch Logs", "logs:FilterLogEvents")
 
 
-SMALLEST_SLICE = timedelta(minutes=1)
-FIRST_SLICE = timedelta(minutes=15)
-
-
-EventPage = list[tuple[int, str]]  # (timestamp in ms, message) of each event of a page
+EventPage = list[Event]  # (timestamp in ms, message) of each event of a page
+PAGE = 10_000  # events per page handed to a sink (FilterLogEvents' own largest page)
 
 
 @dataclass
@@ -106,11 +107,41 @@ class NewestRead:
     event_pages: list[EventPage]
     truncated: bool
     covered_from: datetime  # events before this were not read
+    calls: int = 0  # FilterLogEvents calls made
+    events_read: int = 0  # events those calls returned (kept or not)
 
     @property
     def pages(self) -> list[list[str]]:
         """The messages only."""
         return [[message for _, message in page] for page in self.event_pages]
+
+
+@dataclass
+class _SliceReads:
+    """FilterLogEvents over slices of one group, counting the calls."""
+
+    client: CloudWatchLogsClient
+    group: str
+    filter_pattern: str | None
+    calls: int = 0
+
+    def pages(self, start_ms: int, end_ms: int) -> Iterator[EventPage]:
+        """Every event of `[start_ms, end_ms)`, a page at a time."""
+        piece = Window(from_ms(start_ms), from_ms(end_ms))
+        scan = LogScan(self.client, self.group, piece, sys.maxsize, self.filter_pattern)
+        try:
+            yield from scan.event_pages()
+        finally:
+            self.calls += scan.pages_read
+
+    def any_event(self, start_ms: int, end_ms: int) -> bool:
+        """Whether `[start_ms, end_ms)` holds an event: pages of one event at most."""
+        piece = Window(from_ms(start_ms), from_ms(end_ms))
+        probe = LogScan(self.client, self.group, piece, 0, self.filter_pattern, limit=1)
+        for _ in probe.event_pages():
+            pass
+        self.calls += probe.pages_read
+        return probe.truncated
 
 
 def read_newest(
@@ -119,48 +150,31 @@ def read_newest(
     window: Window,
     cap: int,
     filter_pattern: str | None = None,
+    counts: EventCounts | None = None,
 ) -> NewestRead:
-    """The newest `cap` events of `window`, for when reading it from the start hit the cap.
+    """The newest `cap` events of `window` (all of them if fewer), each read once.
 
-    The window is read from its end in slices that double in length (15 min, 30 min, 1 h, …); a
-    slice with more events than the budget left is split in halves, the newer half read first, down
-    to one minute. So the per-user counts describe the most recent failures, which is what a person
-    looking at a busy cluster needs; the metric totals still cover the whole window.
+    The window is read from its end in slices planned from `counts` (events per metric period,
+    bot/domain/read_plan.py): each slice is sized to just cover the events still needed, read
+    wholly, and the oldest overshoot of the last one dropped. Without counts the first slice is
+    the newest minute and the rate read so far sizes the next. So the per-user counts describe
+    the most recent failures, which is what a person looking at a busy cluster needs; the metric
+    totals still cover the whole window.
     """
-    slices: deque[Window] = deque()
-    end, size = window.end, FIRST_SLICE
-    while end > window.start:
-        start = max(window.start, end - size)
-        slices.append(Window(start, end))
-        end, size = start, size * 2
-    chunks: list[list[EventPage]] = []
-    budget, covered_from = cap, window.end
-    while slices and budget > 0:
-        piece = slices.popleft()
-        scan = LogScan(client, group, piece, budget, filter_pattern)
-        pages = list(scan.event_pages())
-        if scan.truncated and piece.duration > SMALLEST_SLICE:
-            middle = piece.start + (piece.duration / 2)
-            slices.appendleft(Window(piece.start, middle))
-            slices.appendleft(Window(middle, piece.end))
-            continue
-        chunks.append(pages)
-        budget -= scan.events
-        covered_from = piece.start
-        if scan.truncated:
-            return NewestRead(_oldest_first(chunks), True, covered_from)
-    truncated = False
-    if slices and budget <= 0:
-        # With no budget left, a scan of the rest yields nothing but says whether anything is there.
-        probe = LogScan(client, group, Window(window.start, slices[0].end), 0, filter_pattern)
-        for _ in probe.event_pages():
-            pass
-        truncated = probe.truncated
-    return NewestRead(_oldest_first(chunks), truncated, covered_from)
-
-
-def _oldest_first(chunks: list[list[EventPage]]) -> list[EventPage]:
-    return [page for pages in reversed(chunks) for page in pages]
+    reads = _SliceReads(client, group, filter_pattern)
+    newest = read_newest_events(
+        epoch_ms(window.start), epoch_ms(window.end), cap, reads.pages, reads.any_event, counts
+    )
+    events = newest.events
+    pages = [events[i : i + PAGE] for i in range(0, len(events), PAGE)]
+    covered = newest.covered_from_ms
+    return NewestRead(
+        pages,
+        newest.truncated,
+        from_ms(covered) if covered is not None else window.start,
+        reads.calls,
+        newest.events_read,
+    )
 
 
 class LineSink(Protocol):
@@ -191,6 +205,8 @@ class WindowRead(Generic[Sink]):
     sink: Sink
     truncated: bool
     covered_from: datetime | None  # when truncated: events before this were not read
+    calls: int = 0  # FilterLogEvents calls made
+    events_read: int = 0  # events they returned, kept or not
 
 
 def read_window(
@@ -200,18 +216,15 @@ def read_window(
     cap: int,
     new_sink: Callable[[], Sink],
     filter_pattern: str | None = None,
+    counts: EventCounts | None = None,
 ) -> WindowRead[Sink]:
-    """Feed every event of `window` to a sink, a page at a time (with the events' own times, to a
-    sink that takes them). Past `cap` events, a fresh sink gets the newest `cap` instead
-    (read_newest). Raises LogGroupMissing."""
+    """Feed the newest `cap` events of `window` (every event, when there are no more) to a sink,
+    oldest first, a page at a time (with the events' own times, to a sink that takes them). The
+    slices are planned from `counts` when given (read_newest): no event is read twice. Raises
+    LogGroupMissing."""
     sink = new_sink()
-    scan = LogScan(client, group, window, cap, filter_pattern)
-    for page in scan.event_pages():
-        _feed(sink, page)
-    if not scan.truncated:
-        return WindowRead(sink, False, None)
-    newest = read_newest(client, group, window, cap, filter_pattern)
-    sink = new_sink()
+    newest = read_newest(client, group, window, cap, filter_pattern, counts)
     for page in newest.event_pages:
         _feed(sink, page)
-    return WindowRead(sink, newest.truncated, newest.covered_from if newest.truncated else None)
+    covered_from = newest.covered_from if newest.truncated else None
+    return WindowRead(sink, newest.truncated, covered_from, newest.calls, newest.events_read)

@@ -1,9 +1,10 @@
-"""AWS targets: regions, and accounts reached through AssumeRole; which place holds a cluster.
+"""AWS targets: regions, and accounts reached through AssumeRole; which place holds a database
+(an Aurora cluster or an RDS DB instance).
 
 Clients are built once per (account, region). Assumed-role credentials are botocore's
 DeferredRefreshableCredentials, which fetch before first use and refresh before they expire.
-A short name (`prod-db`) is looked up in every place's cluster list (cached for a few minutes);
-`account/region/prod-db` names one place.
+A short name (`prod-db`) is looked up in every place's list of clusters and standalone DB
+instances (cached for a few minutes); `account/region/prod-db` names one place.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from botocore.session import Session as BotocoreSession
 from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.adapters.aws.credential_redaction import guard_session, register_credentials
 from bot.adapters.aws.errors import AwsError, aws_error
-from bot.adapters.aws.rds import info_from
+from bot.adapters.aws.rds import AmbiguousKind, info_from, info_from_instance
 from bot.domain.address import Address
-from bot.domain.cluster import ClusterInfo
+from bot.domain.cluster import ClusterInfo, Kind
 from bot.ops import redact
 from bot.ops.telemetry import count_aws_calls
 
@@ -63,6 +64,7 @@ class Place:
 
 class AmbiguousCluster(AwsError):
     def __init__(self, cluster: str, places: Sequence[Place]) -> None:
+        """`cluster`: the name as said, with its kind if one was said (`instance:prod-db`)."""
         options = ", ".join(f"`{p.label}/{cluster}`" for p in places)
         super().__init__(f"`{cluster}` exists in more than one place; which one: {options}?")
         self.places = tuple(places)
@@ -157,19 +159,42 @@ class Targets:
 
     # Finding clusters -----------------------------------------------------------------------------
     def inventory(self, place: Place, *, fresh: bool = False) -> list[ClusterInfo]:
+        """The place's Aurora clusters, then its standalone DB instances (an Aurora cluster's
+        instances are left out: the cluster answers for them)."""
         now = time.monotonic()
         with self._lock:
             cached = self._inventory.get(place)
         if cached and not fresh and now - cached[0] < INVENTORY_SECONDS:
             return cached[1]
+        rds = self.clients(place).rds()
         try:
-            pages = self.clients(place).rds().get_paginator("describe_db_clusters").paginate()
-            clusters = [info_from(c) for page in pages for c in page.get("DBClusters", [])]
+            pages = rds.get_paginator("describe_db_clusters").paginate()
+            found = [info_from(c) for page in pages for c in page.get("DBClusters", [])]
         except (ClientError, BotoCoreError) as error:
             raise aws_error(error, "RDS", "rds:DescribeDBClusters") from None
+        try:
+            pages_of_instances = rds.get_paginator("describe_db_instances").paginate()
+            found += [
+                info_from_instance(i)
+                for page in pages_of_instances
+                for i in page.get("DBInstances", [])
+                if not i.get("DBClusterIdentifier")
+            ]
+        except (ClientError, BotoCoreError) as error:
+            raise aws_error(error, "RDS", "rds:DescribeDBInstances") from None
         with self._lock:
-            self._inventory[place] = (now, clusters)
-        return clusters
+            self._inventory[place] = (now, found)
+        return found
+
+    def kind_in(self, place: Place, address: Address) -> Kind | None:
+        """What `address` names in `place`: the kind said, else the one the place's (cached)
+        inventory has by that name; None where it has none. AmbiguousKind where it has both."""
+        if address.kind:
+            return address.kind
+        kinds = {info.kind for info in self.inventory(place) if info.identifier == address.cluster}
+        if len(kinds) > 1:
+            raise AmbiguousKind(address.cluster)
+        return kinds.pop() if kinds else None
 
     def each_place(self, work: Callable[[Place], Any]) -> list[tuple[Place, Any]]:
         """Run `work` for every place, a bounded number at a time; errors are returned, not raised."""
@@ -204,9 +229,14 @@ class Targets:
             return self.default()
         holders = [
             place
-            for place, clusters in self.each_place(self.inventory)
-            if isinstance(clusters, list) and any(c.identifier == address.cluster for c in clusters)
+            for place, found in self.each_place(self.inventory)
+            if isinstance(found, list) and any(_is(address, info) for info in found)
         ]
         if len(holders) > 1:
-            raise AmbiguousCluster(address.cluster, holders)
+            raise AmbiguousCluster(address.name, holders)
         return holders[0] if holders else self.default()
+
+
+def _is(address: Address, info: ClusterInfo) -> bool:
+    """Whether `info` is what `address` names: the same identifier, and the kind if one was said."""
+    return info.identifier == address.cluster and address.kind in (None, info.kind)

@@ -139,3 +139,13 @@ class HeartbeatRow(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class RateSlotRow(Base):
+    """The next free moment of one AWS request budget shared by every process (an account and
+    region's FilterLogEvents, or its Logs Insights calls): bot/adapters/store/rate_slots.py."""
+
+    __tablename__ = "rate_slots"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_free: Mapped[datetime] = mapped_column(UTCDateTime)

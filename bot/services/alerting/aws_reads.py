@@ -3,20 +3,26 @@ cluster read with the clients of the place that holds it (bot/adapters/aws/targe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws.clients import AwsClients
-from bot.adapters.aws.cloudwatch_metrics import fetch_all_metrics
+from bot.adapters.aws.cloudwatch_metrics import read_metrics
 from bot.adapters.aws.errors import AwsError
-from bot.adapters.aws.rds import describe_cluster
-from bot.adapters.aws.targets import Targets
+from bot.adapters.aws.rds import describe_resource
+from bot.adapters.aws.rds_inventory import list_databases
+from bot.adapters.aws.targets import INVENTORY_SECONDS, Targets
 from bot.domain.address import Address
+from bot.domain.cluster import ClusterInfo, Kind
 from bot.domain.metrics import Series
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
+from bot.services.alerting.metric_sources import source_of
 from bot.services.queries import read_log_summary
+
+DIGEST_PERIOD = 60  # seconds: RDS publishes a point a minute
 
 
 class AwsAlertReads:
@@ -28,6 +34,10 @@ class AwsAlertReads:
         # None: every cluster is read with `aws` (a process without targets).
         self.targets = targets
         self._places: dict[str, AwsClients] = {}  # the clients of each place found so far
+        # Whether each name read so far is a cluster or a DB instance: its log group says it.
+        self._kinds: dict[Address, Kind] = {}
+        # Without targets: `aws`'s own databases, listed at most every INVENTORY_SECONDS.
+        self._listed: tuple[float, list[ClusterInfo]] | None = None
 
     def _locate(self, cluster: Address) -> tuple[AwsClients, str]:
         """The clients of the place holding `cluster`, and that place's label ("" for `aws`)."""
@@ -43,15 +53,41 @@ class AwsAlertReads:
     def metrics(
         self, place: str, clusters: Sequence[Address], window: Window
     ) -> Mapping[Address, Mapping[str, Series]]:
-        """ceil(7·N/500) GetMetricData calls for the N clusters of one place."""
-        names = sorted({c.cluster for c in clusters})
-        fetched = fetch_all_metrics(self._places[place].cloudwatch(), names, window)
-        return {cluster: fetched[cluster.cluster] for cluster in clusters}
+        """The metrics of the N databases of one place by read_metrics's rule (the one
+        `/iamauth metrics` follows): ceil(7·N/500) GetMetricData calls where every watched Aurora
+        cluster has its own series, and one more batch for the members of those that have none.
+        Each name's kind and members come from the place's inventory: one read per place per
+        tick at most (Targets caches it for 5 minutes)."""
+        inventory = self._inventory(place)
+        sources = {cluster: source_of(cluster, inventory) for cluster in clusters}
+        unique = sorted(set(sources.values()), key=lambda s: (s.name, s.dimension))
+        read = read_metrics(self._places[place].cloudwatch(), unique, window, DIGEST_PERIOD)
+        answers = dict(zip(unique, read, strict=True))
+        return {cluster: answers[source].series for cluster, source in sources.items()}
+
+    def _inventory(self, place: str) -> list[ClusterInfo]:
+        """The databases of `place` (its label), listed at most every 5 minutes: two paginated
+        RDS calls however many are watched (describing each would be one or two a name)."""
+        if self.targets is not None:
+            found = next((p for p in self.targets.places() if p.label == place), None)
+            return self.targets.inventory(found or self.targets.default())
+        now = time.monotonic()
+        if self._listed is None or now - self._listed[0] >= INVENTORY_SECONDS:
+            self._listed = (now, list_databases(self.aws.rds()))
+        return self._listed[1]
 
     def log_export_on(self, cluster: Address) -> bool:
         clients, _ = self._locate(cluster)
-        return describe_cluster(clients.rds(), cluster.cluster).iam_log_export_on
+        info = describe_resource(clients.rds(), cluster.cluster, cluster.kind)
+        self._kinds[cluster] = info.kind
+        return info.iam_log_export_on
 
     def log_summary(self, cluster: Address, window: Window, cap: int) -> FailureSummary | None:
+        """The log of the cluster or DB instance (`/aws/rds/cluster/…` or `/aws/rds/instance/…`);
+        its kind is the one `log_export_on` found, else asked of RDS."""
         clients, _ = self._locate(cluster)
-        return read_log_summary(clients, cluster.cluster, window, cap)
+        kind = cluster.kind or self._kinds.get(cluster)
+        if kind is None:
+            kind = describe_resource(clients.rds(), cluster.cluster).kind
+            self._kinds[cluster] = kind
+        return read_log_summary(clients, cluster.cluster, window, cap, kind=kind)
