@@ -81,6 +81,10 @@ class NoticeKind(enum.StrEnum):
     RESOLVED = "resolved"
 
 
+# Notices whose digest carries a chart of the family's recent history.
+CHARTED = frozenset({NoticeKind.FIRING, NoticeKind.ESCALATED})
+
+
 @dataclass(frozen=True)
 class AlertState:
     status: Status = Status.OK

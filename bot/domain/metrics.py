@@ -25,6 +25,7 @@ FAMILY_METRICS: dict[Family, str] = {
     Family.THROTTLING: "IamDbAuthConnectionFailureThrottling",
     Family.SERVER_ERROR: "IamDbAuthConnectionFailureServerError",
 }
+REQUESTS_METRIC = "IamDbAuthConnectionRequests"
 CLUSTER_DIMENSION = "DBClusterIdentifier"
 INSTANCE_DIMENSION = "DBInstanceIdentifier"
 

@@ -17,7 +17,7 @@ from bot.adapters.slack.outbox_delivery import Deliverer
 from bot.adapters.slack.web_client import web_client
 from bot.bootstrap import Runtime, digest_pipeline
 from bot.domain.address import Address
-from bot.domain.metrics import CLUSTER_DIMENSION, INSTANCE_DIMENSION, NAMESPACE
+from bot.domain.metrics import CLUSTER_DIMENSION, INSTANCE_DIMENSION, METRIC_NAMES, NAMESPACE
 from bot.domain.window import Window
 from bot.sandbox.seed_aws import create_cluster, create_instance
 from bot.sandbox.slack_standin import SlackStandIn
@@ -116,8 +116,9 @@ def test_a_cluster_with_series_only_under_its_members_fires_on_their_sum(
     events = run_ticks(runner, deliverer, now, range(1, 6))
     assert events == [(4, "firing", 12)]  # (1 + 2) a minute over both members
     assert "prod-db InvalidToken firing (12)" in slack.posted(C1)[0].body["text"]
-    # Each tick: the cluster's own 7 series (empty), then its 2 members' 14 series.
-    assert calls == [7, 14] * 5
+    # Each tick: the cluster's own 2 series evaluated (requests, InvalidToken: empty), then its 2
+    # members' 4; the tick that fires also reads the chart's hour of InvalidToken, the same way.
+    assert calls == [2, 4] * 3 + [2, 4, 1, 2] + [2, 4]
 
 
 def test_metrics_and_the_digest_read_the_same_series(
@@ -141,7 +142,7 @@ def test_metrics_and_the_digest_read_the_same_series(
     shown = {a.cluster: runtime.queries.metrics(a, timedelta(hours=1))[1] for a in names}
     window = shown["own-db"].window
     reads = AwsAlertReads(aws, runtime.targets)
-    read = reads.metrics(reads.place_of(names[0]), names, window)
+    read = reads.metrics(reads.place_of(names[0]), names, window, METRIC_NAMES)
     digest = {a.cluster: round(read[a][PERMISSIONS].total) for a in names}
     assert digest == {"members-db": 9, "own-db": 6, "solo-pg": 6}
     assert {name: report.total(PERMISSIONS) for name, report in shown.items()} == digest
@@ -167,11 +168,13 @@ def test_one_metrics_call_for_an_instance_or_a_cluster_with_data(
 
 
 @pytest.mark.parametrize("clusters", [1, 80])
-def test_digest_calls_ceil_7n_over_500_and_one_more_batch_for_members(
+def test_digest_calls_ceil_2n_over_500_and_one_more_batch_for_members(
     aws: AwsClients, runtime: Runtime, now: datetime, clusters: int
 ) -> None:
     """N clusters with their own data, an instance, and a cluster with data under its 2 members
-    only: ceil(7·(N+2)/500) calls, then one call for the 2 members' 14 series; all fire."""
+    only: the 2 metrics evaluated (requests, InvalidToken) in ceil(2·(N+2)/500) calls, one call
+    for the 2 members' 4 series; all fire, so the chart's hour of InvalidToken is read for all,
+    the same way: ceil((N+2)/500) calls and one for the members."""
     breach = {m: 3.0 for m in range(-5, 0)}  # 15 >= 10 in the 5m before `now`
     for i in range(clusters):
         create_cluster(aws.rds(), f"db-{i}", iam=True, exports=[], instances=1)
@@ -191,9 +194,14 @@ def test_digest_calls_ceil_7n_over_500_and_one_more_batch_for_members(
         targets=runtime.targets,
     ).tick(now)
     assert {w.cluster.cluster for w, _ in result.notices} == set(names)
-    own = 7 * (clusters + 2)
-    assert calls == [min(500, own - k) for k in range(0, own, 500)] + [14]
-    assert len(calls) == math.ceil(own / 500) + 1
+    own, charted = 2 * (clusters + 2), clusters + 2
+    assert calls == (
+        [min(500, own - k) for k in range(0, own, 500)]
+        + [4]
+        + [min(500, charted - k) for k in range(0, charted, 500)]
+        + [2]
+    )
+    assert len(calls) == math.ceil(own / 500) + math.ceil(charted / 500) + 2
 
 
 def test_the_clusters_listing_shows_an_instance_with_its_failures(

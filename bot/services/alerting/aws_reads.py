@@ -51,17 +51,20 @@ class AwsAlertReads:
         return place
 
     def metrics(
-        self, place: str, clusters: Sequence[Address], window: Window
+        self, place: str, clusters: Sequence[Address], window: Window, names: Sequence[str]
     ) -> Mapping[Address, Mapping[str, Series]]:
         """The metrics of the N databases of one place by read_metrics's rule (the one
-        `/iamauth metrics` follows): ceil(7·N/500) GetMetricData calls where every watched Aurora
-        cluster has its own series, and one more batch for the members of those that have none.
+        `/iamauth metrics` follows): ceil(len(names)·N/500) GetMetricData calls where every watched
+        Aurora cluster has its own series, and one more batch for the members of those that have
+        none.
         Each name's kind and members come from the place's inventory: one read per place per
         tick at most (Targets caches it for 5 minutes)."""
         inventory = self._inventory(place)
         sources = {cluster: source_of(cluster, inventory) for cluster in clusters}
         unique = sorted(set(sources.values()), key=lambda s: (s.name, s.dimension))
-        read = read_metrics(self._places[place].cloudwatch(), unique, window, DIGEST_PERIOD)
+        read = read_metrics(
+            self._places[place].cloudwatch(), unique, window, DIGEST_PERIOD, metrics=names
+        )
         answers = dict(zip(unique, read, strict=True))
         return {cluster: answers[source].series for cluster, source in sources.items()}
 

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from bot.domain.access import AccessPolicy
 from bot.domain.address import Address
-from bot.domain.alerts import AlertState, StateKey
+from bot.domain.alerts import CHARTED, AlertState, Notice, StateKey
 from bot.domain.chart_spec import fetch_span
-from bot.domain.metrics import Series
+from bot.domain.metrics import FAMILY_METRICS, REQUESTS_METRIC, Series
 from bot.domain.watches import Watch
 from bot.domain.window import Window
 from bot.ops.isolation import Failed, each_alone
@@ -42,15 +42,37 @@ def served_watches(
 
 
 def windows(watches: Sequence[Watch], end: datetime) -> tuple[Window, Window]:
-    """The windows evaluated (every threshold's lookback) and the one fetched: further back, so
-    one fetch also serves the digests' charts."""
+    """The window every cluster's metrics are fetched for (the longest threshold lookback) and
+    the longer one a chart needs (bot/domain/chart_spec.py), fetched only for clusters that fire."""
     thresholds = [t for w in watches for t in w.thresholds]
     evaluated = Window(end - max(t.lookback for t in thresholds), end)
     return evaluated, Window(end - fetch_span(thresholds), end)
 
 
+def evaluated_metrics(watches: Sequence[Watch]) -> tuple[str, ...]:
+    """The metrics a tick evaluates: the families its thresholds count, and the requests, which
+    tell a cluster with its own series from one whose data sits under its members only."""
+    families = sorted({FAMILY_METRICS[t.family] for w in watches for t in w.thresholds})
+    return (REQUESTS_METRIC, *families)
+
+
+def chart_history(
+    reads: AwsReads, notices: Sequence[tuple[Watch, Notice]], window: Window
+) -> dict[Address, Mapping[str, Series]]:
+    """The longer history of the families charted (firing, escalated), of those clusters only:
+    one more batched read per place, on ticks where something fires."""
+    charted: dict[Address, set[str]] = {}
+    for watch, notice in notices:
+        if notice.kind in CHARTED:
+            charted.setdefault(watch.cluster, set()).add(FAMILY_METRICS[notice.family])
+    if not charted:
+        return {}
+    names = tuple(sorted(set().union(*charted.values())))
+    return place_metrics(reads, sorted(charted, key=str), window, names)
+
+
 def place_metrics(
-    reads: AwsReads, clusters: Sequence[Address], window: Window
+    reads: AwsReads, clusters: Sequence[Address], window: Window, names: Sequence[str]
 ) -> dict[Address, Mapping[str, Series]]:
     """The metrics of every cluster whose place could be read. A place that cannot be (denied,
     unreachable, no answer before botocore's timeouts) is left out, logged: its watches are
@@ -65,7 +87,7 @@ def place_metrics(
         by_place.setdefault(place, []).append(cluster)
     fetched = each_alone(
         {
-            place: functools.partial(reads.metrics, place, found, window)
+            place: functools.partial(reads.metrics, place, found, window, names)
             for place, found in by_place.items()
         },
         alone=reads.failures,

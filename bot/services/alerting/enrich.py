@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.address import Address
-from bot.domain.alerts import NoticeKind
+from bot.domain.alerts import CHARTED
 from bot.domain.chart_spec import DigestChart, digest_chart
 from bot.domain.metrics import FAMILY_METRICS, Series
 from bot.domain.summary import FailureSummary
@@ -25,7 +25,6 @@ from bot.services.alerting.ports import AwsReads
 DIGEST_LOG_EVENT_CAP = 20_000
 DETAIL_BUDGET_SECONDS = 15.0  # for the log detail of all of a tick's digests
 # Notices whose digest carries a chart of the family: news of a breach, not repeats or recoveries.
-CHARTED = frozenset({NoticeKind.FIRING, NoticeKind.ESCALATED})
 LogDetail = tuple[FailureSummary | None, bool]  # the summary; whether the export is on
 DetailKey = tuple[Address, datetime]  # a cluster, and where its detail's window starts
 
@@ -80,17 +79,19 @@ def with_log_detail(
     return replace(digest, clusters=tuple(items))
 
 
-def chart_of(digest: ChannelDigest, metrics: Metrics, end: datetime) -> DigestChart | None:
+def chart_of(digest: ChannelDigest, history: Metrics, end: datetime) -> DigestChart | None:
     """One chart per digest: of the family breaching hardest, relative to its threshold (of
-    equals, the first the tick met), among those that fired or escalated."""
+    equals, the first the tick met), among those that fired or escalated and whose history
+    could be read (collect.chart_history; a place that failed it gets no chart, not a short one)."""
     charts = [
         digest_chart(
             item.cluster,
             notice.threshold,
-            metrics[item.cluster].get(FAMILY_METRICS[notice.family], Series()),
+            history[item.cluster].get(FAMILY_METRICS[notice.family], Series()),
             end,
         )
         for item in digest.clusters
+        if item.cluster in history
         for notice in item.notices
         if notice.kind in CHARTED
     ]
@@ -100,7 +101,7 @@ def chart_of(digest: ChannelDigest, metrics: Metrics, end: datetime) -> DigestCh
 def enrich(
     reads: AwsReads,
     digests: Sequence[ChannelDigest],
-    metrics: Metrics,
+    history: Metrics,
     end: datetime,
     *,
     budget: float = DETAIL_BUDGET_SECONDS,
@@ -113,6 +114,6 @@ def enrich(
     }
     details = read_log_details(reads, wanted, end, budget)
     return [
-        replace(with_log_detail(digest, details, end), chart=chart_of(digest, metrics, end))
+        replace(with_log_detail(digest, details, end), chart=chart_of(digest, history, end))
         for digest in digests
     ]

@@ -18,7 +18,13 @@ from bot.domain.alerts import Notice
 from bot.domain.metrics import METRICS_DELAY
 from bot.domain.watches import Watch
 from bot.domain.window import Window
-from bot.services.alerting.collect import place_metrics, served_watches, windows
+from bot.services.alerting.collect import (
+    chart_history,
+    evaluated_metrics,
+    place_metrics,
+    served_watches,
+    windows,
+)
 from bot.services.alerting.commit import commit, outbox_digest
 from bot.services.alerting.enrich import DETAIL_BUDGET_SECONDS, enrich
 from bot.services.alerting.evaluate import Evaluation, evaluate
@@ -79,14 +85,16 @@ class DigestPipeline:
             return TickResult(skipped=served.skipped)
         # Metrics arrive late: evaluate windows that ended `metrics_delay` ago.
         end = floor_minute(now - self.metrics_delay)
-        evaluated, fetched = windows(served.watches, end)
+        evaluated, charted = windows(served.watches, end)
         clusters = sorted({w.cluster for w in served.watches}, key=str)
-        metrics = place_metrics(self.reads, clusters, fetched)
+        names = evaluated_metrics(served.watches)
+        metrics = place_metrics(self.reads, clusters, evaluated, names)
         silences = self.store.active_silences(now)
 
         evaluation = evaluate(served.watches, served.states, metrics, silences, end, now)
+        history = chart_history(self.reads, evaluation.notices, charted)
         digests = enrich(
-            self.reads, group(evaluation.notices), metrics, end, budget=self.detail_budget_seconds
+            self.reads, group(evaluation.notices), history, end, budget=self.detail_budget_seconds
         )
         outbox = [outbox_digest(digest, self.render, end) for digest in digests]
         result = TickResult(evaluated, len(clusters), evaluation.notices, skipped=served.skipped)

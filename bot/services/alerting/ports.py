@@ -60,9 +60,9 @@ class AwsReads(Protocol):
         ...
 
     def metrics(
-        self, place: str, clusters: Sequence[Address], window: Window
+        self, place: str, clusters: Sequence[Address], window: Window, names: Sequence[str]
     ) -> Mapping[Address, Mapping[str, Series]]:
-        """The metrics of `clusters`, all of `place`, in as few calls as can be."""
+        """The metrics `names` of `clusters`, all of `place`, in as few calls as can be."""
         ...
 
     def log_export_on(self, cluster: Address) -> bool:

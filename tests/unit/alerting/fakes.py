@@ -44,6 +44,16 @@ def breaching(family: Family = Family.INVALID_TOKEN, per: float = 3.0) -> dict[s
     return {FAMILY_METRICS[family]: per_minute(END, {m: per for m in range(-30, 0)})}
 
 
+def _within(series: Series, window: Window) -> Series:
+    """The points a GetMetricData of `window` would return."""
+    kept = [
+        (moment, value)
+        for moment, value in zip(series.timestamps, series.values, strict=True)
+        if window.start <= moment < window.end
+    ]
+    return Series(tuple(m for m, _ in kept), tuple(v for _, v in kept))
+
+
 @dataclass
 class MemoryStore:
     """The AlertStore port. A fence holds while its epoch is the store's `epoch`."""
@@ -103,6 +113,7 @@ class MemoryAws:
     log_fails: set[Address] = field(default_factory=set)
     log_seconds: dict[Address, float] = field(default_factory=dict)  # how long a log read takes
     metric_reads: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    metric_windows: list[tuple[Window, tuple[str, ...]]] = field(default_factory=list)
     log_reads: list[tuple[str, Window, int]] = field(default_factory=list)
 
     def place_of(self, cluster: Address) -> str:
@@ -111,12 +122,20 @@ class MemoryAws:
         return self.places.get(cluster, "home")
 
     def metrics(
-        self, place: str, clusters: Sequence[Address], window: Window
+        self, place: str, clusters: Sequence[Address], window: Window, names: Sequence[str]
     ) -> Mapping[Address, Mapping[str, Series]]:
         self.metric_reads.append((place, tuple(map(str, clusters))))
+        self.metric_windows.append((window, tuple(names)))
         if place in self.down:
             raise AwsUnreachable(f"{place} did not answer")
-        return {cluster: self.series.get(cluster, {}) for cluster in clusters}
+        return {
+            cluster: {
+                name: _within(series, window)
+                for name, series in self.series.get(cluster, {}).items()
+                if name in names
+            }
+            for cluster in clusters
+        }
 
     def log_export_on(self, cluster: Address) -> bool:
         return cluster not in self.export_off

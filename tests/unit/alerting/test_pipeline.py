@@ -10,9 +10,11 @@ from bot.adapters.store.fence import Fence, LeaseLost
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.address import parse_address
 from bot.domain.alerts import AlertState, NoticeKind, Status
-from bot.domain.metrics import FAMILY_METRICS
+from bot.domain.chart_spec import CHART_SPAN
+from bot.domain.metrics import FAMILY_METRICS, REQUESTS_METRIC
 from bot.domain.records import Family
 from bot.domain.watches import Watch
+from bot.domain.window import Window
 from bot.services.alerting.pipeline import DigestPipeline
 from bot.services.cluster_identity import ClusterIdentity
 from bot.services.served_watches import NOT_READABLE
@@ -72,7 +74,15 @@ def test_a_breach_becomes_one_rendered_digest_per_channel_with_its_states() -> N
     assert result.evaluated.end == END
     assert len(result.notices) == 3
     assert {key for key, _ in store.states} == {w.key for w in (alpha, beta, gamma)}
-    assert aws.metric_reads == [("home", ("alpha-db", "beta-db", "gamma-db"))]  # one per place
+    # One read per place of what the thresholds evaluate (their lookback, their families and the
+    # requests); then, as all three fired, one of the charts' longer history of the family only.
+    assert aws.metric_reads == [("home", ("alpha-db", "beta-db", "gamma-db"))] * 2
+    end = result.evaluated.end
+    invalid = FAMILY_METRICS[Family.INVALID_TOKEN]
+    assert aws.metric_windows == [
+        (Window(end - timedelta(minutes=5), end), (REQUESTS_METRIC, invalid)),
+        (Window(end - CHART_SPAN - timedelta(minutes=5), end), (invalid,)),
+    ]
     assert store.held_audit_writes == 1
 
 
