@@ -155,7 +155,9 @@ def test_bad_input_is_answered_in_the_ack(bot: BotUnderTest, text: str, expected
 
 
 def test_unknown_cluster(bot: BotUnderTest, clusters: None) -> None:
-    assert "There is no Aurora cluster or RDS DB instance `nope-db`" in all_text(said(bot, "logs nope-db"))
+    assert "There is no Aurora cluster or RDS DB instance `nope-db`" in all_text(
+        said(bot, "logs nope-db")
+    )
 
 
 def test_enable_logs_offers_a_button_with_a_confirm(

@@ -143,7 +143,9 @@ def test_iam_auth_disabled_is_said(bot: BotUnderTest, aws: AwsClients) -> None:
 def test_unknown_cluster(bot: BotUnderTest, aws: AwsClients) -> None:
     reply = bot.command("failures ghost-db")
     assert reply.response is not None
-    assert "There is no Aurora cluster or RDS DB instance `ghost-db`" in all_text(reply.response.body)
+    assert "There is no Aurora cluster or RDS DB instance `ghost-db`" in all_text(
+        reply.response.body
+    )
 
 
 @pytest.mark.parametrize(
