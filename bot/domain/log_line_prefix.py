@@ -28,7 +28,8 @@ before it, and so the prefix's end. The prefix text is then matched whole. What 
   line that fails it is Unreadable, never misread.
 - Two escapes with no text between them (`%p%l`) cannot be told apart: such a prefix is not
   `readable` and every PAM line is Unreadable, never misread.
-- A line without a time (no `%t`, `%m` or `%n`) is Unreadable: a failure needs its time.
+- A prefix without a time (no `%t`, `%m` or `%n`) reads the failure with `ms` = NO_TIME: the
+  CloudWatch event's own time stands in for it (PamLines.add_timed_lines), else it is Unreadable.
 
 The event's time is `%n` (epoch, exact), else `%m` (milliseconds), else `%t`. A zone is read as
 numeric (`+02`, `-0530`), as UTC/GMT/Z, as the abbreviation of the `zone` given (an
@@ -49,8 +50,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.pam import (
+    EVENT_TIME_PRECISION_MS,
     MAX_LINE,
     MAX_NAME,
+    NO_TIME,
     PAM_PHRASE,
     WHOLE_SECOND_MS,
     PamFailure,
@@ -341,7 +344,10 @@ def _prefix_end(line: str, message: int) -> int | None:
 def _moment(
     found: re.Match[str], fields: dict[str, int], zone: ZoneInfo | None
 ) -> tuple[int, int] | None:
-    """(epoch ms, precision ms) of the line's time: %n, else %m, else %t; None if unreadable."""
+    """(epoch ms, precision ms) of the line's time: %n, else %m, else %t; None if unreadable;
+    NO_TIME when the prefix has none (the event's time is taken instead)."""
+    if not fields.keys() & {"n", "m", "t"}:
+        return NO_TIME, EVENT_TIME_PRECISION_MS
     if "n" in fields:
         i = fields["n"]
         return int(found[f"epoch{i}"]) * 1000 + int(found[f"epochms{i}"]), 1

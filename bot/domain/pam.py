@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from bot.domain.parse import epoch_second
@@ -199,6 +199,12 @@ def _split(
     return None
 
 
+# A line whose prefix has no time: its CloudWatch event's time (ms) is taken instead, a second
+# wide (RDS stamps the events as it ships the log; the matching tolerance absorbs the rest).
+NO_TIME = -1
+EVENT_TIME_PRECISION_MS = 1000
+
+
 @dataclass
 class PamLines:
     """What a read of the postgresql log found: the PAM failures, and counts of the rest. Memory
@@ -213,15 +219,25 @@ class PamLines:
 
     def add_lines(self, lines: Sequence[str]) -> None:
         for line in lines:
-            found = self.reader(line)
-            if isinstance(found, PamFailure):
-                self.failures.append(found)
-            elif isinstance(found, Unreadable):
-                self.unreadable += 1
-                if len(self.unreadable_samples) < UNREADABLE_SAMPLES:
-                    self.unreadable_samples.append(line[:500])
-            else:
-                self.other += 1
+            self._add(line, None)
+
+    def add_timed_lines(self, lines: Sequence[str], times: Sequence[int]) -> None:
+        """Lines with their CloudWatch events' times (ms): for a prefix without a time."""
+        for line, event_ms in zip(lines, times, strict=True):
+            self._add(line, event_ms)
+
+    def _add(self, line: str, event_ms: int | None) -> None:
+        found = self.reader(line)
+        if isinstance(found, PamFailure) and found.ms == NO_TIME:
+            found = replace(found, ms=event_ms) if event_ms is not None else Unreadable(line)
+        if isinstance(found, PamFailure):
+            self.failures.append(found)
+        elif isinstance(found, Unreadable):
+            self.unreadable += 1
+            if len(self.unreadable_samples) < UNREADABLE_SAMPLES:
+                self.unreadable_samples.append(line[:500])
+        else:
+            self.other += 1
 
 
 def _zone_offset_ms(zone: str | None) -> int | None:

@@ -192,11 +192,9 @@ def test_a_named_zone_is_resolved_by_the_log_timezone_across_a_dst_fold() -> Non
     assert zone_offset("-03", local) == timedelta(hours=-3)
 
 
-def test_unknown_abbreviation_no_time_and_adjacent_fields_are_unreadable() -> None:
+def test_unknown_abbreviation_and_adjacent_fields_are_unreadable() -> None:
     line = f'2025-08-11 03:36:09 XYZ [1] FATAL:  {PAM_PHRASE} "u"'
     assert compile_prefix("%t [%p] ").read(line) == Unreadable(line)
-    line = f'[1] FATAL:  {PAM_PHRASE} "u"'
-    assert compile_prefix("[%p] ").read(line) == Unreadable(line)
     glued = compile_prefix("%t %p%l ")
     assert not glued.readable
     line = f'2025-08-11 03:36:09 UTC 123 FATAL:  {PAM_PHRASE} "u"'
@@ -457,3 +455,18 @@ def test_the_default_prefix_in_a_named_zone_keeps_classify_and_reads_the_zone() 
     assert line_reader(LogFormat())(line) == Unreadable(line)  # IST is ambiguous without a zone
     found = line_reader(LogFormat(zone="Asia/Kolkata"))(line)
     assert found == PamFailure(T_MS - 250, 1000, "u", "10.0.0.1", 5, "d", 7)
+
+
+def test_a_prefix_without_a_time_takes_the_cloudwatch_events_time() -> None:
+    """`[%p] %h ` has no %t/%m/%n: the failure is read, and its time is the event's (a second
+    wide); without the event's time it cannot be matched, so it is Unreadable."""
+    reader = compile_prefix("[%p] %h ")
+    line = f'[4242] 10.0.1.67 FATAL:  {PAM_PHRASE} "app"'
+    lines = PamLines(reader=reader.read)
+    lines.add_timed_lines([line], [1_754_883_369_000])
+    assert lines.failures == [
+        PamFailure(1_754_883_369_000, 1000, "app", "10.0.1.67", None, "", 4242)
+    ]
+    untimed = PamLines(reader=reader.read)
+    untimed.add_lines([line])
+    assert (untimed.failures, untimed.unreadable) == ([], 1)
