@@ -35,6 +35,7 @@ from bot.domain.insights_query import (
     halves,
 )
 from bot.domain.metrics import MetricsReport
+from bot.domain.read_plan import EventCounts, counts_from_report
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 
@@ -175,6 +176,7 @@ def exact_log_summary(
     sample_events: int = SAMPLE_EVENTS,
     keep_events: bool = False,
     runner: Runner = run_query,
+    event_counts: EventCounts | None = None,
 ) -> FailureSummary | None:
     """The summary of `window` counted by Logs Insights, with samples (and, with `keep_events`,
     events to match) from the newest `sample_events` read with FilterLogEvents. None when the log
@@ -182,7 +184,8 @@ def exact_log_summary(
     try:
         # Counted first: where Logs Insights cannot count, no page was read for nothing.
         counts = count_exactly(client, group, window, options, runner=runner)
-        newest = read_newest(client, group, window, sample_events)
+        # Planned from the metric counts: the newest pages only, each event read once.
+        newest = read_newest(client, group, window, sample_events, counts=event_counts)
     except LogGroupMissing:
         return None
     summary = FailureSummary(events=[] if keep_events else None)
@@ -228,6 +231,7 @@ def counted_summary(
                 sample_events=sample,
                 keep_events=keep_events,
                 runner=runner,
+                event_counts=counts_from_report(metrics, window.end),
             )
         except LogReadBudgetBusy:
             raise

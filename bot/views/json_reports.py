@@ -37,6 +37,9 @@ user` lines (their `databases` are empty: that log names none):
       "pam_unreadable": 0,      # lines naming a PAM failure whose prefix could not be read
                                 # (or longer than 1,000 characters: not parsed at all)
       "truncated": false,       # the postgresql read hit the event cap (newest lines kept)
+      "log_format": {           # as read from the parameter groups, or RDS's default and why
+        "log_line_prefix": "%t:%r:%u@%d:[%p]:", "log_destination": "stderr",
+        "log_timezone": null, "source": "…"},
       "by_user_code": [         # most matched first
         {"user": "checkout_svc", "code": "ExpiredToken", "matched": 120,
          "clients": {"10.0.1.67": 90, "10.0.2.8": 30},   # top 5 addresses, most first
@@ -129,6 +132,17 @@ def clients_json(answer: ClientsAnswer) -> dict[str, Any]:
         "pam_unmatched": found.unmatched_pam if found else 0,
         "pam_unreadable": answer.unreadable,
         "truncated": answer.truncated,
+        # How the postgresql log was read (null for MySQL/MariaDB, or when it was not read).
+        "log_format": (
+            {
+                "log_line_prefix": answer.log_format.prefix,
+                "log_destination": answer.log_format.destination,
+                "log_timezone": answer.log_format.zone,
+                "source": answer.log_format_source,
+            }
+            if answer.log_format is not None
+            else None
+        ),
         "by_user_code": [
             {
                 "user": g.user,

@@ -102,6 +102,7 @@ def expected(table: list[Row], now: datetime, flavour: Flavour, group: str) -> d
         "pam_unmatched": len(lines_in_window) - len(matched),
         "pam_unreadable": 1,
         "truncated": False,
+        "log_format": None,  # a postgresql log's only
         "by_user_code": [
             {
                 "user": user,
