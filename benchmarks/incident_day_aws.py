@@ -15,8 +15,7 @@ Documented behaviour simulated (the sources are in docs/benchmarks.md, section (
   the modelled run time has passed: SCAN_OVERHEAD_SECONDS + bytes scanned / scan rate.
 - Request quotas per account and region (1-second sliding window): FilterLogEvents 5/s,
   StartQuery 10/s, GetQueryResults 10/s (StopQuery: none published; 10/s assumed). A call over
-  its quota is counted as
-  throttled and answered after the wait botocore's retry would have made.
+  its quota is counted as throttled and answered after the wait botocore's retry would have made.
 - GetMetricData: Sum per period of the seven IamDbAuth* metrics, consistent with the events,
   the newest METRIC_LAG of the day not yet published (CloudWatch's delay).
 - Every request is validated against botocore's service model, as the tests' fakes do.
