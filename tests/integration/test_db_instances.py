@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.adapters.aws.clients import AwsClients
+from bot.adapters.aws.rds_inventory import list_databases
 from bot.adapters.aws.targets import Targets, TargetSpec
 from bot.bootstrap import Runtime
 from bot.domain.address import Address, parse_address
@@ -247,3 +248,7 @@ def test_a_policy_without_describe_db_instances_still_answers_for_clusters(
     assert "*2 failed IAM authentications* in the log" in said(bot, "failures aurora-db 1h")
     refused = said(bot, f"failures {RDS_PG} 1h")
     assert "The bot may not call rds:DescribeDBInstances" in refused
+    # The listing (digest inventory, names across places) keeps its clusters too.
+    listed = {info.identifier: info.kind for info in list_databases(aws.rds())}
+    assert listed.get("aurora-db") == "cluster"
+    assert RDS_PG not in listed

@@ -3,19 +3,22 @@ paginated calls (100 a page) however many databases are asked about."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from bot.adapters.aws.errors import BOTOCORE_ERRORS, aws_error
+from bot.adapters.aws.errors import BOTOCORE_ERRORS, AccessDenied, aws_error
 from bot.adapters.aws.rds import info_from, info_from_instance
 from bot.domain.cluster import ClusterInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
+log = logging.getLogger(__name__)
+
 
 def list_databases(rds: RDSClient) -> list[ClusterInfo]:
     """The clusters, then the DB instances that belong to no cluster (a cluster answers for its
-    own), as Targets.inventory lists a place."""
+    own): what Targets.inventory holds of a place. Without rds:DescribeDBInstances, the clusters."""
     try:
         pages = rds.get_paginator("describe_db_clusters").paginate()
         found = [info_from(c) for page in pages for c in page.get("DBClusters", [])]
@@ -30,5 +33,10 @@ def list_databases(rds: RDSClient) -> list[ClusterInfo]:
             if not i.get("DBClusterIdentifier")
         ]
     except BOTOCORE_ERRORS as error:
-        raise aws_error(error, "RDS", "rds:DescribeDBInstances") from None
+        failure = aws_error(error, "RDS", "rds:DescribeDBInstances")
+        if not isinstance(failure, AccessDenied):
+            raise failure from None
+        # A policy from before DB instances: its clusters are still found, as describe_resource
+        # still answers for them.
+        log.warning("listing clusters only: %s", failure)
     return found

@@ -25,7 +25,8 @@ from botocore.session import Session as BotocoreSession
 from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.adapters.aws.credential_redaction import guard_session, register_credentials
 from bot.adapters.aws.errors import AwsError, aws_error
-from bot.adapters.aws.rds import AmbiguousKind, info_from, info_from_instance
+from bot.adapters.aws.rds import AmbiguousKind
+from bot.adapters.aws.rds_inventory import list_databases
 from bot.domain.address import Address
 from bot.domain.cluster import ClusterInfo, Kind
 from bot.ops import redact
@@ -166,22 +167,7 @@ class Targets:
             cached = self._inventory.get(place)
         if cached and not fresh and now - cached[0] < INVENTORY_SECONDS:
             return cached[1]
-        rds = self.clients(place).rds()
-        try:
-            pages = rds.get_paginator("describe_db_clusters").paginate()
-            found = [info_from(c) for page in pages for c in page.get("DBClusters", [])]
-        except (ClientError, BotoCoreError) as error:
-            raise aws_error(error, "RDS", "rds:DescribeDBClusters") from None
-        try:
-            pages_of_instances = rds.get_paginator("describe_db_instances").paginate()
-            found += [
-                info_from_instance(i)
-                for page in pages_of_instances
-                for i in page.get("DBInstances", [])
-                if not i.get("DBClusterIdentifier")
-            ]
-        except (ClientError, BotoCoreError) as error:
-            raise aws_error(error, "RDS", "rds:DescribeDBInstances") from None
+        found = list_databases(self.clients(place).rds())
         with self._lock:
             self._inventory[place] = (now, found)
         return found
