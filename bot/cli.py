@@ -166,6 +166,7 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
                     path=failures.path,
                     kind=failures.cluster.kind,
                     log_group=iam_log_group(failures.cluster.identifier, failures.cluster.kind),
+                    refused=failures.refused,
                 )
                 if args.json
                 else failures_message(failures).to_dict()

@@ -28,7 +28,12 @@ CODE_HINTS: dict[str, str] = {
 }
 
 _FAMILY_HINTS: dict[Family, str] = {
-    Family.INVALID_TOKEN: CODE_HINTS["InvalidToken"],
+    # The metric counts InvalidToken and ExpiredToken alike: the hint must cover both.
+    Family.INVALID_TOKEN: (
+        "The token is malformed, was generated for another host, port, region or user, or is "
+        "older than 15 minutes (cached too long, clock skew). Generate a fresh token for the exact "
+        "endpoint, port and user right before each new connection."
+    ),
     Family.INSUFFICIENT_PERMISSIONS: CODE_HINTS["NotAuthorized"],
     Family.THROTTLING: CODE_HINTS["ThrottlingException"],
     Family.SERVER_ERROR: CODE_HINTS["InternalError"],

@@ -280,6 +280,9 @@ class FailureSummary:
     samples: dict[str, deque[str]] = field(default_factory=dict)
     callers: BoundedCounter = field(init=False)
     _pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Failures naming a caller, by their whole entry ((user, code), caller, code): the refused
+    # (caller, user) pairs, tallied in C beside the callers; at most max_keys entries.
+    _refused: dict[_Entry, int] = field(default_factory=dict)
     _overflow: Counter[str] = field(default_factory=Counter)  # by code, beyond max_keys pairs
     _first_stamp: str | None = None  # fast-path lines keep their time as text until read
     _last_stamp: str | None = None
@@ -365,6 +368,10 @@ class FailureSummary:
         odd = self._count_pairs(entries)
         self.total += len(entries) - odd
         self.callers.add_each(map(_CALLER, entries))
+        refused = self._refused
+        before = len(refused)
+        _tally(refused, filter(_CALLER, entries))
+        _admit(refused, before, self.max_keys)
         self._take_samples(lines, entries)
         if self.events is not None:
             self._keep_events(lines, entries, times)
@@ -470,6 +477,9 @@ class FailureSummary:
             self._overflow[code] += n
         if caller:
             self.callers.add(caller, n)
+            entry: _Entry = ((user, code), caller, code)
+            if entry in self._refused or len(self._refused) < self.max_keys:
+                self._refused[entry] = self._refused.get(entry, 0) + n
 
     def add(self, record: AuthFailure, raw: str | None = None) -> None:
         self._count(
@@ -546,6 +556,15 @@ class FailureSummary:
     def users_for_code(self, code: str, n: int) -> list[tuple[str, int]]:
         return _top(Counter({u: c for (u, k), c in self._pairs.items() if k == code}), n)
 
+    def users_of_caller(self, caller: str) -> list[tuple[str, int]]:
+        """The database users `caller` was refused for (NotAuthorized lines name both), most
+        first; bounded like the pairs (max_keys (caller, user, code) entries)."""
+        counts: Counter[str] = Counter()
+        for (pair, named, _), n in self._refused.items():
+            if named == caller and pair is not None:
+                counts[pair[0]] += n
+        return _top(counts, len(counts))
+
     # Exact counts (Logs Insights) -------------------------------------------------------------
     def take_exact_counts(
         self,
@@ -561,6 +580,7 @@ class FailureSummary:
         samples and events of the pages read stay: they are the newest."""
         self.total, self._pairs, self._overflow = 0, {}, Counter()
         self.callers = BoundedCounter(self.max_keys)
+        self._refused = {}
         for user, code, caller, n in groups:
             self._count_many(user, code, caller, n)
         for code, n in not_itemised.items():

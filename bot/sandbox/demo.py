@@ -24,6 +24,7 @@ from bot.domain.cluster import INSTANCE, iam_log_group
 from bot.domain.metrics import CLUSTER_DIMENSION, INSTANCE_DIMENSION
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.sandbox.aws_emulator import REGION, embedded_aws
+from bot.sandbox.iam_simulator import demo_refused_role
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.seed_aws import (
     Failure,
@@ -36,6 +37,7 @@ from bot.sandbox.seed_aws import (
     put_metrics,
 )
 from bot.sandbox.seed_postgresql_log import put_postgresql_failures
+from bot.sandbox.seed_workloads import DEMO_WORKLOADS, seed_workloads
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, UploadedFile
 from bot.views.terminal import render_message
@@ -67,6 +69,8 @@ def seed(aws: AwsClients, now: datetime) -> None:
     put_failures(logs, "prod-db", failures)
     # The engine's own log of the same failures: client addresses and databases to match.
     put_postgresql_failures(logs, "prod-db", failures, random.Random(20251126))
+    # What some of those client addresses are: EC2 instances, an ECS task, a Lambda function.
+    seed_workloads(aws.ec2(), DEMO_WORKLOADS, REGION)
     garbled_at = now - timedelta(minutes=30)
     put_lines(
         logs,
@@ -135,6 +139,9 @@ def run_demo() -> int:
         )
         started = time.monotonic()
         seed(runtime.aws, now)
+        # The refused caller's role, and IAM's simulation of it (the emulator has none): the
+        # NotAuthorized answer shows the exact ARN, the simulated decision and the statement.
+        undo_simulation = demo_refused_role(runtime.aws)
         print(
             f"…done in {time.monotonic() - started:.1f}s: prod-db (log export on), "
             "orders-db (log export off), legacy-db (IAM auth off), billing-pg (RDS for "
@@ -150,6 +157,7 @@ def run_demo() -> int:
                 _save_charts(slack.uploaded()[uploaded:], charts)
             _digests(runtime, slack, now, charts)
             _own_metrics(web.url)
+        undo_simulation()
     print(
         "\nThat was the real Bolt app over HTTP and the real digest tick; run `iamauth web` or "
         "`iamauth run` with your own Slack app and AWS account to use it for real."

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.parsers import ResponseParserError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 PROBE_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/iam-db-auth-error"
 PROBE_POSTGRESQL_GROUP = "/aws/rds/cluster/iamauth-doctor-probe/postgresql"
+# No such role: NoSuchEntity proves the IAM call itself is allowed.
+PROBE_ROLE = "iamauth-doctor-probe"
 # No such group: DBParameterGroupNotFound proves the call itself is allowed.
 PROBE_PARAMETER_GROUP = "iamauth-doctor-probe"
 # The bot scopes of manifest.yml, and what each is for.
@@ -186,8 +189,71 @@ def run_checks(
             ),
         )
     )
+    partition = (str(identity.get("Arn") or "") + ":aws:").split(":")[1] or "aws"
+    checks.extend(_iam_checks(aws, partition, str(identity.get("Account", ""))))
+    checks.extend(_ec2_checks(aws))
     checks.extend(_assume_role_check(aws, spec) for spec in targets if spec.role_arn)
     return checks
+
+
+def _iam_checks(aws: AwsClients, partition: str, account: str) -> list[Check]:
+    """The optional IAM reads of a NotAuthorized answer, probed on a role that does not exist
+    (NoSuchEntity proves the call is allowed)."""
+    probe_role = f"arn:{partition}:iam::{account}:role/{PROBE_ROLE}"
+
+    def simulate() -> None:
+        _readable(
+            lambda: aws.iam().simulate_principal_policy(
+                PolicySourceArn=probe_role, ActionNames=["rds-db:connect"]
+            )
+        )
+
+    return [
+        _aws_check(
+            "iam:SimulatePrincipalPolicy",
+            simulate,
+            frozenset({"NoSuchEntity"}),
+            only_for="IAM's decision for each refused caller (NotAuthorized)",
+        ),
+        _aws_check(
+            "iam:GetRole",
+            lambda: _readable(lambda: aws.iam().get_role(RoleName=PROBE_ROLE)),
+            frozenset({"NoSuchEntity"}),
+            only_for="the path of a refused assumed role (its session ARN leaves it out)",
+        ),
+    ]
+
+
+def _ec2_checks(aws: AwsClients) -> list[Check]:
+    """The optional EC2 reads that name the workload behind a client address: a filter on an
+    address of the documentation range (192.0.2.0/24) finds nothing and changes nothing."""
+    only_for = "naming the workload behind each client address (`failures … clients`)"
+    return [
+        _aws_check(
+            "ec2:DescribeNetworkInterfaces",
+            lambda: aws.ec2().describe_network_interfaces(
+                Filters=[{"Name": "addresses.private-ip-address", "Values": ["192.0.2.1"]}]
+            ),
+            only_for=only_for,
+        ),
+        _aws_check(
+            "ec2:DescribeInstances",
+            lambda: aws.ec2().describe_instances(
+                Filters=[{"Name": "private-ip-address", "Values": ["192.0.2.1"]}]
+            ),
+            only_for=only_for + ": the instance's Name tag and Auto Scaling group",
+        ),
+    ]
+
+
+def _readable(call: Callable[[], Any]) -> None:
+    """An answer botocore cannot read (an emulator lacking the API) said as an AwsError."""
+    try:
+        call()
+    except ResponseParserError:
+        raise AwsError(
+            "IAM's answer could not be read (the endpoint may not implement it)"
+        ) from None
 
 
 def _start_query_check(aws: AwsClients, now: datetime) -> Check:

@@ -26,6 +26,7 @@ from bot.ops.cache import TtlCache
 from bot.ops.clock import Clock, utc_now
 from bot.services.exact_counts import PATH_FILTER, ExactOptions, counted_summary
 from bot.services.places import as_address, locate
+from bot.services.refused_callers import RefusedCallers, analyse_refused
 from bot.services.who_failed_from_where import ClientsAnswer, who_failed_from_where
 
 DEFAULT_CACHE_SECONDS = 30.0
@@ -49,6 +50,8 @@ class FailuresReport:
     # (Logs Insights counted it, FilterLogEvents read the newest pages for samples).
     path: str = PATH_FILTER
     insights_error: str = ""  # why Logs Insights could not count a window too big to read
+    # The NotAuthorized callers analysed (principal, exact ARNs, IAM's simulation); None: none.
+    refused: RefusedCallers | None = None
 
     @property
     def log_export_on(self) -> bool:
@@ -192,6 +195,7 @@ class QueryService:
             answer,
             path=path,
             insights_error=insights_error,
+            refused=analyse_refused(aws, info, summary) if summary is not None else None,
         )
 
     def _metrics(self, address: Address, duration: timedelta) -> tuple[ClusterInfo, MetricsReport]:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.aws.cloudwatch_logs import read_window
 from bot.adapters.aws.db_parameters import read_log_format, read_parameter
-from bot.adapters.aws.errors import AccessDenied, LogGroupMissing
+from bot.adapters.aws.errors import AccessDenied, AwsError, LogGroupMissing
+from bot.adapters.aws.network_interfaces import workloads_of
 from bot.domain.cluster import CLUSTER, POSTGRESQL_EXPORT, ClusterInfo, Kind, log_group
 from bot.domain.correlate import TOLERANCE_MS, Correlation, correlate
 from bot.domain.log_line_prefix import LogFormat, line_reader
@@ -24,6 +27,10 @@ from bot.domain.mysql_error_log import FILTER_PATTERN, DeniedLogins, LoginLoggin
 from bot.domain.pam import PAM_FILTER_PATTERN, WHOLE_SECOND_MS, PamLines
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
+from bot.domain.workloads import Workload
+
+# Distinct client addresses looked up per answer (the most frequent first): a few EC2 calls.
+MAX_WORKLOAD_ADDRESSES = 50
 
 # Engine lines this far outside the window can still match a failure at its edge.
 _EDGE = timedelta(milliseconds=TOLERANCE_MS + WHOLE_SECOND_MS)
@@ -67,6 +74,17 @@ class ClientsAnswer:
     export: str = POSTGRESQL_EXPORT  # the engine log read: `postgresql`, or `error`
     login_logging: LoginLoggingRead | None = None  # MySQL/MariaDB only
     kind: Kind = CLUSTER  # an Aurora cluster or a DB instance: which CLI command changes it
+    # What the client addresses are (bot/domain/workloads.py): looked-up address → workload.
+    workloads: Mapping[str, Workload] = field(default_factory=dict)
+    workloads_denied: str = ""  # the EC2 action the bot may not call, if one was refused
+    workloads_error: str = ""  # why the lookup failed otherwise
+
+    def client_totals(self) -> list[tuple[str, int]]:
+        """The shown client addresses with their matched failures over all groups, most first."""
+        totals: Counter[str] = Counter()
+        for group in self.correlation.groups if self.correlation else []:
+            totals.update(dict(group.clients))
+        return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
 
     @property
     def host_only(self) -> bool:
@@ -118,15 +136,18 @@ def who_failed_from_where(
         counted_from_ms=_epoch_ms(start),
         counted_to_ms=_epoch_ms(window.end),
     )
-    return ClientsAnswer(
-        group,
-        correlation,
-        unreadable=lines.unreadable,
-        unreadable_sample=lines.unreadable_samples[0] if lines.unreadable_samples else None,
-        truncated=read.truncated,
-        covered_from=read.covered_from,
-        log_format=found_format.log_format,
-        log_format_source=found_format.source,
+    return with_workloads(
+        aws,
+        ClientsAnswer(
+            group,
+            correlation,
+            unreadable=lines.unreadable,
+            unreadable_sample=lines.unreadable_samples[0] if lines.unreadable_samples else None,
+            truncated=read.truncated,
+            covered_from=read.covered_from,
+            log_format=found_format.log_format,
+            log_format_source=found_format.source,
+        ),
     )
 
 
@@ -171,13 +192,32 @@ def _from_error_log(
     )
     # The error log names no database: drop the empty one the matching counted.
     groups = [dataclasses.replace(g, databases=[]) for g in correlation.groups]
-    return dataclasses.replace(
+    answer = dataclasses.replace(
         base,
         correlation=dataclasses.replace(correlation, groups=groups),
         unreadable=lines.unreadable,
         unreadable_sample=lines.unreadable_samples[0] if lines.unreadable_samples else None,
         truncated=read.truncated,
         covered_from=read.covered_from,
+    )
+    return with_workloads(aws, answer)
+
+
+def with_workloads(aws: AwsClients, answer: ClientsAnswer) -> ClientsAnswer:
+    """The answer with its most frequent client addresses looked up in the account's VPCs
+    (optional permissions: refused or failed, the addresses stay bare and the answer says why)."""
+    addresses = [a for a, _ in answer.client_totals()][:MAX_WORKLOAD_ADDRESSES]
+    if not addresses:
+        return answer
+    try:
+        lookup = workloads_of(aws.ec2(), addresses)
+    except AwsError as error:  # the EC2 client could not be built: the answer stands without
+        return dataclasses.replace(answer, workloads_error=str(error))
+    return dataclasses.replace(
+        answer,
+        workloads=lookup.workloads,
+        workloads_denied=lookup.denied,
+        workloads_error=lookup.error,
     )
 
 

@@ -11,15 +11,18 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
 
 from bot.domain.alerts import Notice, NoticeKind
-from bot.domain.hints import hint_for_family
+from bot.domain.fixes import fixes_by_family, fixes_of_summary
+from bot.domain.records import Family
 from bot.domain.window import format_duration
 from bot.services.alerting.group import ClusterNotices
 from bot.views.blocks import context, section
+from bot.views.fixes import fix_line
 from bot.views.mrkdwn import code, escape, shorten
 
 SILENCE_ACTION = "iamauth_silence_1h"
 SHOW_FAILURES_ACTION = "iamauth_show_failures"
 MAX_CLUSTERS_PER_DIGEST = 10  # 4 blocks each, within Block Kit's 50
+DIGEST_FIXES = 3  # fix lines per cluster, most frequent cause first
 
 _ICONS = {
     NoticeKind.FIRING: ":rotating_light:",
@@ -72,11 +75,31 @@ def _log_detail(item: ClusterNotices) -> str | None:
     callers = summary.callers.top(1)
     if callers:
         parts.append(f"refused role {code(callers[0][0], 160)}")
+    if item.workloads:  # AWS tags and descriptions: escaped
+        found = ", ".join(f"{escape(shorten(w, 80))} {n}" for w, n in item.workloads)
+        parts.append(f"from {found}")
     return (
         f"From the log, {item.log_window}: " + " · ".join(parts)
         if item.log_window
         else " · ".join(parts)
     )
+
+
+def _fix_lines(item: ClusterNotices, active: Sequence[Notice]) -> str:
+    """The fixes of the codes the log shows for the breaching window, most frequent first; where
+    it shows none, the fixes of the breaching families, said to be by family."""
+    summary = item.summary
+    if summary is not None and summary.total:
+        fixes = fixes_of_summary(summary)
+    else:
+        counts: dict[Family, int] = {}
+        for n in active:
+            counts[n.family] = max(counts.get(n.family, 0), n.count)
+        fixes = fixes_by_family(counts, export_off=item.log_export_on is False)
+    lines = [f"_Fix:_ {fix_line(f)}" for f in fixes[:DIGEST_FIXES]]
+    if len(fixes) > DIGEST_FIXES:
+        lines.append(f"…and {len(fixes) - DIGEST_FIXES} more causes: _Show failures_ lists them.")
+    return "\n".join(lines)
 
 
 def digest_blocks(
@@ -98,10 +121,7 @@ def digest_blocks(
         active = [n for n in item.notices if n.kind is not NoticeKind.RESOLVED]
         if active:
             detail = _log_detail(item)
-            hints = " ".join(
-                f"_Fix:_ {escape(hint_for_family(f))}"
-                for f in dict.fromkeys(n.family for n in active)
-            )
+            hints = _fix_lines(item, active)
             blocks.append(context("\n".join(x for x in (detail, hints) if x)))
             window = format_duration(max(n.threshold.window for n in active) * 3)
             blocks.append(

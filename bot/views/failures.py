@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
 from bot.adapters.aws.rate_budget import LogReadBudgetBusy
 from bot.domain.cluster import CLUSTER, IAM_LOG_EXPORT, Kind, enable_export_command, iam_log_group
-from bot.domain.hints import hint_for_code
+from bot.domain.fixes import Fix, fixes_by_family, fixes_of_summary
 from bot.domain.metrics import FAMILY_METRICS
 from bot.domain.records import Family, family_of
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
+from bot.domain.workloads import names_of
 from bot.services.exact_counts import PATH_INSIGHTS
 from bot.services.queries import FailuresReport
 from bot.views.blocks import Message, context, header, section
+from bot.views.fixes import fix_first_text, fix_line
 from bot.views.metrics import cluster_warnings, metrics_context, metrics_table
 from bot.views.mrkdwn import block_quote_code, code, escape, shorten
+from bot.views.refused_callers import refused_blocks
 from bot.views.who_failed_from_where import clients_texts
 
 SLOWER_NOT_WRONG = (
@@ -69,13 +73,49 @@ def budget_busy_text(busy: LogReadBudgetBusy) -> str:
     )
 
 
-def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
-    blocks: list[Block] = [
+def statements_to_add(report: FailuresReport) -> dict[str, tuple[str, str]]:
+    """Hook for the NotAuthorized fix: per refused caller ARN, the IAM principal behind it and the
+    paste-ready statement to add to its policy (bot/domain/refused_callers.py). A caller without
+    one (not analysed, no principal read, in another account, allowed by IAM's simulation) is
+    named in the fix with the documented ARN pattern."""
+    return report.refused.statements_to_add() if report.refused is not None else {}
+
+
+def client_names(report: FailuresReport) -> dict[str, str]:
+    """Hook for the ExpiredToken fix: what each client address is (its workload), where the
+    clients answer resolved it; an address outside the account's VPCs keeps its bare form."""
+    return names_of(report.clients.workloads) if report.clients is not None else {}
+
+
+def report_fixes(report: FailuresReport) -> list[Fix]:
+    """The fixes that fit what this answer saw, most frequent cause first: by code from the log,
+    else by family from the metrics (the log export off, or its read postponed)."""
+    summary = report.summary
+    if summary is not None and summary.total:
+        found = report.clients.correlation if report.clients is not None else None
+        return fixes_of_summary(
+            summary,
+            clients=found.groups if found is not None else None,
+            names=client_names(report),
+            statements=statements_to_add(report),
+        )
+    if summary is None:
+        counts = {f: report.metrics.total(m) for f, m in FAMILY_METRICS.items()}
+        return fixes_by_family(counts, export_off=report.log_budget_busy is None)
+    return []
+
+
+def _summary_blocks(
+    summary: FailureSummary, window: Window, fixes: Sequence[Fix] = (), clients_asked: bool = True
+) -> list[Block]:
+    first = fix_first_text(fixes, clients_asked=clients_asked)
+    blocks: list[Block] = [section(first)] if first else []
+    blocks.append(
         section(
             f"*{summary.total:,} failed IAM authentications* in the log\n"
             f"First seen {_when(summary.first_seen)} · last seen {_when(summary.last_seen)}"
         )
-    ]
+    )
     code_lines = [
         f"{code(c, 40)} ({family_of(c).value}): *{n:,}*" for c, n in summary.top_codes()[:20]
     ]
@@ -103,14 +143,16 @@ def _summary_blocks(summary: FailureSummary, window: Window) -> list[Block]:
                 )
             )
         )
-    for error_code, _ in summary.top_codes()[:TOP_CODES_WITH_DETAIL]:
+    # One section per code, most frequent first, each with the fix that fits what was seen.
+    for fix in fixes[:TOP_CODES_WITH_DETAIL]:
+        error_code = fix.code
         users = ", ".join(code(u, 40) for u, _ in summary.users_for_code(error_code, 3))
         samples = summary.samples.get(error_code)
         sample = block_quote_code(samples[-1], 500) if samples else ""
         blocks.append(
             section(
-                f"*{escape(shorten(error_code, 60))}* — top users {users}\n"
-                f"_Fix:_ {escape(hint_for_code(error_code))}\n{sample}"
+                f"*{escape(shorten(error_code, 60))}* ({fix.count:,}) — top users {users}\n"
+                f"_Fix:_ {fix_line(replace(fix, statements=()), count=False)}\n{sample}"
             )
         )
     notes = []
@@ -161,11 +203,14 @@ def failures_message(report: FailuresReport) -> Message:
     summary = report.summary
     metrics = report.metrics
     metric_failures = metrics.total("IamDbAuthConnectionFailure")
+    fixes = report_fixes(report)
     if report.log_budget_busy is not None:
         blocks.append(section(budget_busy_text(report.log_budget_busy)))
+        blocks.extend(section(t) for t in [fix_first_text(fixes)] if t)
         text = f"{cluster}: log reads busy; CloudWatch counts {metric_failures:,} failures"
     elif summary is None:
         blocks.append(section(enable_export_text(cluster, report.cluster.kind)))
+        blocks.extend(section(t) for t in [fix_first_text(fixes)] if t)
         text = f"{cluster}: log export off; CloudWatch counts {metric_failures:,} failures"
     elif not report.log_group_exists:
         blocks.append(
@@ -180,7 +225,8 @@ def failures_message(report: FailuresReport) -> Message:
         blocks.append(section(f"*No failed IAM authentications* in {window.describe()}."))
         text = f"{cluster}: no failures in {window.describe()}"
     else:
-        blocks.extend(_summary_blocks(summary, window))
+        blocks.extend(_summary_blocks(summary, window, fixes, report.clients is not None))
+        blocks.extend(refused_blocks(report.refused))  # each refused caller: ARNs, simulation
         blocks.append(context(path_note(report.path, report.insights_error)))
         text = f"{cluster}: {summary.total:,} IAM auth failures in {window.describe()}"
     if report.clients is not None:

@@ -18,6 +18,33 @@ is truncated: `{"requests": 130, "failures": 125, "by_family": {"InvalidToken": 
 `kind` is `"cluster"` (Aurora) or `"instance"` (an RDS DB instance); `log_group` the
 `iam-db-auth-error` group read.
 
+`callers` analyses the 5 most refused callers of `by_caller` (bot/domain/refused_callers.py),
+most first; `role` is the IAM role or user behind the caller (null when the ARN does not read as
+one), `role_path_known` false when it comes from an assumed-role session ARN (which leaves the
+role's path out) and `iam:GetRole` did not tell it; `users` its 20 most refused database users;
+`resource_arns` the exact `rds-db:connect` resources of the 5 most (none for a name holding
+wildcards or other characters a policy cannot name literally); `simulation.decision` is IAM's policy simulator's "allowed",
+"implicitDeny" or "explicitDeny", null when not checked (`outcome` says why: no
+`iam:SimulatePrincipalPolicy` permission, a caller in another account, …); `statement` the
+statement to add (null when IAM allows it, denies it explicitly, or none can be built):
+
+    "callers": [
+      {"caller": "arn:aws:sts::111122223333:assumed-role/etl/i-0abc", "count": 3,
+       "role": "arn:aws:iam::111122223333:role/etl", "role_path_known": true,
+       "account": "111122223333", "cross_account": false, "users": {"etl": 3},
+       "resource_arns": ["arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/etl"],
+       "simulation": {"decision": "implicitDeny", "outcome": "implicit deny: …",
+         "matched_policies": [], "permissions_boundary_allows": null,
+         "organizations_allow": null, "missing_context": []},
+       "statement": "{\"Sid\": …, \"Effect\": \"Allow\", \"Action\": \"rds-db:connect\", …}"}
+    ]
+
+`fixes` says what to fix, one entry per error code seen, most failures first (ties by code), as
+the Slack answer's fix lines (bot/domain/fixes.py): `[{"code": "ExpiredToken", "count": 103,
+"fix": "103 ExpiredToken: the token is older than 15 minutes: … Tokens are being reused at
+10.0.2.8 ×98: …"}, {"code": "InvalidToken", "count": 4, "fix": "…"}]`. With `--clients`, the
+ExpiredToken fix names the clients whose matched failures are all ExpiredToken.
+
 `iamauth failures --clients --json` adds a `clients` key (absent without `--clients`). For MySQL
 and MariaDB engines the engine log is `error` and the `pam_*` keys count its `Access denied for
 user` lines (their `databases` are empty: that log names none):
@@ -43,9 +70,24 @@ user` lines (their `databases` are empty: that log names none):
       "by_user_code": [         # most matched first
         {"user": "checkout_svc", "code": "ExpiredToken", "matched": 120,
          "clients": {"10.0.1.67": 90, "10.0.2.8": 30},   # top 5 addresses, most first
+         "workloads": {          # what those addresses are, where looked up (IPv4 only)
+           "10.0.1.67": {"kind": "ec2-instance", "id": "i-0abc", "name": "checkout-api",
+             "group": "checkout-asg", "cluster": null, "interface": "eni-0123",
+             "description": null, "text": "EC2 i-0abc (checkout-api, ASG checkout-asg)"},
+           "10.0.2.8": {"kind": "outside-vpcs", "id": null, …}},
          "more_clients": 0, "databases": ["orders"]}
-      ]
+      ],
+      "workload_lookup": {"denied": null, "error": null}
     }
+
+`workloads` (bot/domain/workloads.py) comes from `ec2:DescribeNetworkInterfaces` and
+`ec2:DescribeInstances` (optional permissions): `kind` is one of "ec2-instance", "eks-node",
+"eks-pod", "ecs-task", "lambda-function", "nat-gateway", "vpc-endpoint", "load-balancer",
+"rds-proxy", "rds", "network-interface", "outside-vpcs" (no interface of the account has the
+address: a peered VPC, on-premises, another account). Host names, `[local]`, IPv6 addresses and
+addresses past the 50 most frequent are not looked up. `workload_lookup.denied` names the action
+the bot may not call (then the addresses are absent from `workloads`, or instances lack their
+tags), `error` a lookup that failed otherwise.
 
 With `missing` set, the counts are 0 and `by_user_code` is empty.
 """
@@ -56,11 +98,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.correlate import TOLERANCE_MS
+from bot.domain.fixes import describe as describe_fix
+from bot.domain.fixes import fixes_of_summary
 from bot.domain.metrics import FAMILY_METRICS, MetricsReport
 from bot.domain.records import Family
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
+from bot.domain.workloads import Workload, describe, names_of
+from bot.services.refused_callers import RefusedCallers
 from bot.services.who_failed_from_where import ClientsAnswer
+from bot.views.refused_callers import refused_json
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -77,6 +124,7 @@ def failures_json(
     *,
     kind: str = "cluster",
     log_group: str | None = None,
+    refused: RefusedCallers | None = None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "cluster": cluster,
@@ -91,6 +139,7 @@ def failures_json(
         },
         "by_user": dict(summary.top_users(len(summary.by_user.counts))),
         "by_caller": dict(summary.callers.top(len(summary.callers.counts))),
+        "callers": refused_json(refused),  # the most refused callers, analysed
         "unparsed": summary.unparsed,
         "truncated": summary.truncated,
         "covered_from": iso(summary.covered_from) if summary.truncated else None,
@@ -98,12 +147,28 @@ def failures_json(
         "last_seen": iso(summary.last_seen),
         # "filter": FilterLogEvents read the window; "insights": Logs Insights counted it exactly.
         "path": path,
+        "fixes": [
+            {"code": fix.code, "count": fix.count, "fix": describe_fix(fix)}
+            for fix in fixes_of_summary(
+                summary,
+                clients=clients.correlation.groups
+                if clients is not None and clients.correlation is not None
+                else None,
+                names=names_of(clients.workloads) if clients is not None else None,
+                statements=_statements(refused),
+            )
+        ],
     }
     if metrics is not None:
         data["metrics"] = metric_totals_json(metrics)
     if clients is not None:
         data["clients"] = clients_json(clients)
     return data
+
+
+def _statements(refused: RefusedCallers | None) -> dict[str, tuple[str, str]]:
+    """Per refused caller, its principal and the statement to add (as the Slack answer)."""
+    return refused.statements_to_add() if refused is not None else {}
 
 
 def metric_totals_json(report: MetricsReport) -> dict[str, Any]:
@@ -149,11 +214,33 @@ def clients_json(answer: ClientsAnswer) -> dict[str, Any]:
                 "code": g.code,
                 "matched": g.matched,
                 "clients": dict(g.clients),
+                "workloads": {
+                    a: workload_json(answer.workloads[a])
+                    for a, _ in g.clients
+                    if a in answer.workloads
+                },
                 "more_clients": g.more_clients,
                 "databases": g.databases,
             }
             for g in (found.groups if found else [])
         ],
+        "workload_lookup": {
+            "denied": answer.workloads_denied or None,
+            "error": answer.workloads_error or None,
+        },
+    }
+
+
+def workload_json(workload: Workload) -> dict[str, Any]:
+    return {
+        "kind": workload.kind.value,
+        "id": workload.id or None,
+        "name": workload.name or None,
+        "group": workload.group or None,
+        "cluster": workload.cluster or None,
+        "interface": workload.interface or None,
+        "description": workload.description or None,
+        "text": describe(workload),
     }
 
 

@@ -9,10 +9,14 @@ from bot.domain.cluster import MYSQL_ERROR_EXPORT, POSTGRESQL_EXPORT, enable_exp
 from bot.domain.correlate import ClientGroup, Correlation
 from bot.domain.mysql_error_log import ACCESS_DENIED
 from bot.domain.pam import PAM_PHRASE
+from bot.domain.workloads import WorkloadKind, describe
 from bot.services.who_failed_from_where import ClientsAnswer, LoginLoggingRead, NoClients
 from bot.views.mrkdwn import code, escape, shorten
 
 SHOWN_GROUPS = 12  # at ~240 characters a line, one section of at most 3,000
+SHOWN_WORKLOADS = 15  # at ~150 characters a line
+SHOWN_OUTSIDE = 10
+WORKLOADS_TITLE = "*What the client addresses are*"
 TITLE = "*Who failed from where*"
 
 
@@ -141,6 +145,10 @@ def clients_texts(answer: ClientsAnswer, cluster: str) -> tuple[list[str], list[
     what = "client hosts" if answer.host_only else "client addresses"
     sections = [f"{TITLE} (top {what} by user and error code)\n{body}"]
     notes = [_totals(correlation, answer.host_only)]
+    workloads = workloads_text(answer)
+    if workloads:
+        sections.append(workloads)
+    notes.extend(workloads_notes(answer))
     if answer.host_only:
         notes.append(_host_only_note(answer, correlation))
     kind = "refused logins" if answer.host_only else "PAM failures"
@@ -177,3 +185,51 @@ def _host_only_note(answer: ClientsAnswer, correlation: Correlation) -> str:
             f"`{found.logging.parameter}` is at least {found.logging.needed}; {_setting(found)}."
         )
     return text
+
+
+def workloads_text(answer: ClientsAnswer) -> str:
+    """`10.0.2.8 ×98 — EC2 i-0abc (checkout-api, ASG checkout-asg)`, one line per address found in
+    the account's VPCs, then the addresses outside them on one line. Tags and descriptions are
+    AWS text anyone with EC2 rights wrote: escaped."""
+    found: list[str] = []
+    outside: list[str] = []
+    for address, count in answer.client_totals():
+        workload = answer.workloads.get(address)
+        if workload is None:
+            continue
+        if workload.kind is WorkloadKind.OUTSIDE:
+            outside.append(f"{_client(address)} ×{count:,}")
+        else:
+            found.append(
+                f"{_client(address)} ×{count:,} — {escape(shorten(describe(workload), 120))}"
+            )
+    lines = found[:SHOWN_WORKLOADS]
+    if len(found) > len(lines):
+        lines.append(f"…and {len(found) - len(lines):,} more")
+    if outside:
+        more = f", +{len(outside) - SHOWN_OUTSIDE:,} more" if len(outside) > SHOWN_OUTSIDE else ""
+        lines.append(
+            f"{', '.join(outside[:SHOWN_OUTSIDE])}{more} — outside this account's VPCs "
+            "(a peered VPC, on-premises, or another account)"
+        )
+    return f"{WORKLOADS_TITLE}\n" + "\n".join(lines) if lines else ""
+
+
+def workloads_notes(answer: ClientsAnswer) -> list[str]:
+    """Why addresses are bare, when they are: an optional permission, or a failed lookup."""
+    if answer.workloads_denied == "ec2:DescribeNetworkInterfaces":
+        return [
+            "The client addresses are shown bare: the bot may not call "
+            "`ec2:DescribeNetworkInterfaces` (optional; see `docs/iam-policy.json`)."
+        ]
+    if answer.workloads_denied:
+        return [
+            f"The bot may not call `{escape(answer.workloads_denied)}` (optional; see "
+            "`docs/iam-policy.json`): instances are shown without their Name tag and Auto "
+            "Scaling group."
+        ]
+    if answer.workloads_error:
+        return [
+            f"The client addresses could not be looked up in EC2: {escape(answer.workloads_error)}"
+        ]
+    return []

@@ -57,6 +57,14 @@ def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     assert "*Who failed from where*" in out
     assert "`checkout_svc` · ExpiredToken — 10.0.2." in out
     assert "could not be matched" in out
+    # …and what those addresses are: the seeded instances, ECS task and Lambda function.
+    assert "10.0.2.8 ×98 — ECS service checkout (cluster prod)" in out
+    # The refused caller: its exact resource ARN, IAM's simulated decision, the statement to add.
+    assert "Resource `arn:aws:rds-db:us-east-1:123456789012:dbuser:cluster-" in out
+    assert "_IAM policy simulation:_ implicit deny" in out
+    assert '"Action": "rds-db:connect"' in out
+    assert "(app-web-1, ASG app-web-asg)" in out
+    assert "10.0.3.21 ×3 — Lambda billing-nightly" in out
     # The charts the bot uploaded are written where the reader can open them.
     charts = [Path(line.split("Chart written to ", 1)[1]) for line in out.splitlines()
               if "Chart written to " in line]  # fmt: skip

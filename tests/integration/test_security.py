@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.domain.access import AccessPolicy, ClusterAccess
 from bot.domain.address import Address
 from bot.domain.user_rate import UserRate
+from bot.sandbox.iam_simulator import IamSimulator
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.seed_aws import Failure, create_cluster, put_failures
 from bot.sandbox.slack_signing import block_actions_body, signed_headers, slash_command_body
@@ -195,6 +196,8 @@ def test_secrets_never_reach_logs_or_replies(
 def test_doctor_reports_each_permission(
     aws: AwsClients, slack: SlackStandIn, settings: Settings
 ) -> None:
+    simulator = IamSimulator()
+    simulator.install(aws.iam())  # the emulator lacks the simulation
     checks = {c.name: c for c in run_checks(aws, web_client(settings))}
     assert all(c.ok for c in checks.values()), checks
     assert set(checks) == {
@@ -202,7 +205,14 @@ def test_doctor_reports_each_permission(
         "logs:FilterLogEvents",
         "logs:FilterLogEvents (postgresql log)", "rds:DescribeDBClusterParameters",
         "cloudwatch:GetMetricData", "logs:StartQuery",
+        "iam:SimulatePrincipalPolicy", "iam:GetRole",
+        "ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances",
     }  # fmt: skip
+    assert checks["ec2:DescribeNetworkInterfaces"].only_for
+    assert checks["ec2:DescribeInstances"].only_for
+    assert checks["iam:SimulatePrincipalPolicy"].only_for
+    assert checks["iam:GetRole"].only_for
+    assert simulator.requests[0]["PolicySourceArn"].endswith(":role/iamauth-doctor-probe")
     assert checks["logs:FilterLogEvents (postgresql log)"].only_for
     assert checks["rds:DescribeDBClusterParameters"].only_for
     assert not checks["logs:FilterLogEvents"].only_for
@@ -233,7 +243,12 @@ def test_doctor_command(moto_endpoint: str, slack: SlackStandIn, tmp_path: Path)
     result = run_iamauth(env, "doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok  logs:FilterLogEvents" in result.stdout
-    assert result.stdout.strip().endswith("All checks passed.")
+    # The emulator does not implement iam:SimulatePrincipalPolicy: optional, said so, exit 0.
+    assert "NO  iam:SimulatePrincipalPolicy" in result.stdout
+    assert "ok  iam:GetRole" in result.stdout
+    assert result.stdout.strip().endswith(
+        "Optional, missing: iam:SimulatePrincipalPolicy; everything else works without them."
+    )
 
 
 def test_doctor_names_the_slack_scopes_the_token_lacks(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +17,17 @@ from bot.adapters.aws.clients import AwsClients
 from bot.domain.pam import PAM_PHRASE
 from bot.sandbox.seed_aws import Failure, create_cluster, put_failures, put_metrics
 from bot.sandbox.seed_postgresql_log import Client, engine_time, pam_lines, put_postgresql_lines
+from bot.sandbox.seed_workloads import SeededWorkloads, seed_workloads
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
 
 HOSTILE = "<!channel> *x*"
+# What three of the table's client addresses are; the others are outside the emulator's VPCs.
+WORKLOADS = SeededWorkloads(
+    instances={"10.0.1.67": ("checkout-api", "checkout-asg")},
+    ecs_tasks={"10.0.2.8": ("prod", "checkout")},
+    functions={"10.0.5.33": "reports-export"},
+)
 TOLERANCE = timedelta(seconds=2)
 
 
@@ -88,8 +96,48 @@ def seed(aws: AwsClients, now: datetime, cluster: str, exports: list[str]) -> li
     return table
 
 
-def expected(table: list[Row], now: datetime) -> dict[str, Any]:
-    """The `clients` JSON the table should give for the hour before `now`."""
+def expected_workload(address: str, made: dict[str, str]) -> dict[str, Any] | None:
+    """The `workloads` entry of an address, from what was seeded (None: not looked up)."""
+    none = dict.fromkeys(("id", "name", "group", "cluster", "interface", "description"))
+    if ":" in address:  # IPv6: not looked up
+        return None
+    if address in WORKLOADS.instances:
+        name, group = WORKLOADS.instances[address]
+        return {
+            **none,
+            "kind": "ec2-instance",
+            "id": made.get(address, "?"),
+            "name": name,
+            "group": group,
+            "interface": "(the instance's)",
+            "text": f"EC2 {made.get(address, '?')} ({name}, ASG {group})",
+        }
+    if address in WORKLOADS.ecs_tasks:
+        cluster, service = WORKLOADS.ecs_tasks[address]
+        return {
+            **none,
+            "kind": "ecs-task",
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"iamauth-demo/{address}")),
+            "name": service,
+            "cluster": cluster,
+            "interface": made.get(address, "?"),
+            "text": f"ECS service {service} (cluster {cluster})",
+        }
+    if address in WORKLOADS.functions:
+        function = WORKLOADS.functions[address]
+        return {
+            **none,
+            "kind": "lambda-function",
+            "id": function,
+            "interface": made.get(address, "?"),
+            "text": f"Lambda {function}",
+        }
+    return {**none, "kind": "outside-vpcs", "text": "outside this account's VPCs"}
+
+
+def expected(table: list[Row], now: datetime, made: dict[str, str] | None = None) -> dict[str, Any]:
+    """The `clients` JSON the table should give for the hour before `now`; `made` holds the ids of
+    the seeded workloads."""
     in_window = [r for r in table if now - timedelta(hours=1) <= r.failure.time < now]
     matched = [r for r in in_window if r.pam_within_2_s]
     clients: dict[tuple[str, str], Counter[str]] = {}
@@ -122,6 +170,9 @@ def expected(table: list[Row], now: datetime) -> dict[str, Any]:
                 "code": code,
                 "matched": sum(counts.values()),
                 "clients": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "workloads": {
+                    a: w for a in counts if (w := expected_workload(a, made or {})) is not None
+                },
                 "more_clients": 0,
                 "databases": [databases[(user, code)]],
             }
@@ -129,11 +180,18 @@ def expected(table: list[Row], now: datetime) -> dict[str, Any]:
                 clients.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])
             )
         ],
+        "workload_lookup": {"denied": None, "error": None},
     }
 
 
 @pytest.fixture
-def prod_db(aws: AwsClients, now: datetime) -> list[Row]:
+def made(aws: AwsClients) -> dict[str, str]:
+    """The seeded workloads' ids by address."""
+    return seed_workloads(aws.ec2(), WORKLOADS, "us-east-1")
+
+
+@pytest.fixture
+def prod_db(aws: AwsClients, now: datetime, made: dict[str, str]) -> list[Row]:
     return seed(aws, now, "prod-db", ["iam-db-auth-error", "postgresql"])
 
 
@@ -190,13 +248,19 @@ def iamauth(endpoint: str, *args: str) -> Any:
 
 
 def test_cli_json_has_the_documented_clients_key(
-    moto_endpoint: str, prod_db: list[Row], now: datetime
+    moto_endpoint: str, prod_db: list[Row], now: datetime, made: dict[str, str]
 ) -> None:
     result = iamauth(moto_endpoint, "failures", "prod-db", "--since", "1h", "--clients", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
+    # The instance's interface id is the emulator's choice: checked for its shape only.
+    for group in data["clients"]["by_user_code"]:
+        for workload in group["workloads"].values():
+            if workload["kind"] == "ec2-instance":
+                assert workload["interface"].startswith("eni-")
+                workload["interface"] = "(the instance's)"
     # The process's window ends a little after `now`: the same rows are in it.
-    assert data["clients"] == expected(prod_db, now)
+    assert data["clients"] == expected(prod_db, now, made)
     assert data["clients"]["failures"] == data["total"]
     without = iamauth(moto_endpoint, "failures", "prod-db", "--since", "1h", "--json")
     assert "clients" not in json.loads(without.stdout)

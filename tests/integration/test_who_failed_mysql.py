@@ -16,6 +16,7 @@ import pytest
 
 from bot.adapters.aws.clients import AwsClients
 from bot.domain.cluster import iam_log_group
+from bot.domain.workloads import looked_up
 from bot.sandbox.seed_aws import Failure, format_line, put_failures, put_lines
 from bot.sandbox.seed_mysql_error_log import (
     Flavour,
@@ -82,6 +83,13 @@ def error_lines(table: list[Row], flavour: Flavour, now: datetime) -> list[tuple
     return lines
 
 
+OUTSIDE_JSON = {
+    **dict.fromkeys(("id", "name", "group", "cluster", "interface", "description")),
+    "kind": "outside-vpcs",
+    "text": "outside this account's VPCs",
+}
+
+
 def expected(table: list[Row], now: datetime, flavour: Flavour, group: str) -> dict[str, Any]:
     """The `clients` JSON the table should give for the hour before `now`."""
     in_window = [r for r in table if now - timedelta(hours=1) <= r.failure.time < now]
@@ -109,6 +117,8 @@ def expected(table: list[Row], now: datetime, flavour: Flavour, group: str) -> d
                 "code": code,
                 "matched": sum(counts.values()),
                 "clients": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                # No VPC holds them in the emulator; host names are not looked up.
+                "workloads": {a: OUTSIDE_JSON for a in counts if looked_up(a)},
                 "more_clients": 0,
                 "databases": [],
             }
@@ -116,6 +126,7 @@ def expected(table: list[Row], now: datetime, flavour: Flavour, group: str) -> d
                 clients.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])
             )
         ],
+        "workload_lookup": {"denied": None, "error": None},
     }
 
 

@@ -19,6 +19,7 @@ from bot.ops.telemetry import count_aws_calls
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_sts import STSClient
@@ -147,6 +148,14 @@ class AwsClients:
         client: RDSClient = self._client("rds")
         return client
 
+    def ec2(self) -> EC2Client:
+        client: EC2Client = self._client("ec2")
+        return client
+
     def sts(self) -> STSClient:
         client: STSClient = self._client("sts")
         return client
+
+    def iam(self) -> Any:
+        """IAM, for optional reads only (iam:SimulatePrincipalPolicy, iam:GetRole)."""
+        return self._client("iam")

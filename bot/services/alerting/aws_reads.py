@@ -4,6 +4,7 @@ cluster read with the clients of the place that holds it (bot/adapters/aws/targe
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,10 +20,14 @@ from bot.domain.cluster import ClusterInfo, Kind
 from bot.domain.metrics import Series
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
+from bot.domain.workloads import WorkloadKind, describe
 from bot.services.alerting.metric_sources import source_of
 from bot.services.queries import read_log_summary
+from bot.services.who_failed_from_where import who_failed_from_where
 
 DIGEST_PERIOD = 60  # seconds: RDS publishes a point a minute
+DIGEST_ENGINE_EVENT_CAP = 20_000  # engine log lines read for a digest's workloads
+TOP_WORKLOADS = 3
 
 
 class AwsAlertReads:
@@ -36,6 +41,7 @@ class AwsAlertReads:
         self._places: dict[str, AwsClients] = {}  # the clients of each place found so far
         # Whether each name read so far is a cluster or a DB instance: its log group says it.
         self._kinds: dict[Address, Kind] = {}
+        self._infos: dict[Address, ClusterInfo] = {}  # as log_export_on found them this tick
         # Without targets: `aws`'s own databases, listed at most every INVENTORY_SECONDS.
         self._listed: tuple[float, list[ClusterInfo]] | None = None
 
@@ -83,6 +89,7 @@ class AwsAlertReads:
         clients, _ = self._locate(cluster)
         info = describe_resource(clients.rds(), cluster.cluster, cluster.kind)
         self._kinds[cluster] = info.kind
+        self._infos[cluster] = info
         return info.iam_log_export_on
 
     def log_summary(self, cluster: Address, window: Window, cap: int) -> FailureSummary | None:
@@ -93,4 +100,25 @@ class AwsAlertReads:
         if kind is None:
             kind = describe_resource(clients.rds(), cluster.cluster).kind
             self._kinds[cluster] = kind
-        return read_log_summary(clients, cluster.cluster, window, cap, kind=kind)
+        # The events are kept for top_workloads to match to the engine log.
+        return read_log_summary(clients, cluster.cluster, window, cap, keep_events=True, kind=kind)
+
+    def top_workloads(
+        self, cluster: Address, window: Window, summary: FailureSummary
+    ) -> list[tuple[str, int]]:
+        """Who failed from where, as `failures … clients` answers it, reduced to the workloads
+        found: only where the engine log is exported (the answer then needs no extra permission
+        but the optional EC2 reads)."""
+        clients, _ = self._locate(cluster)
+        info = self._infos.get(cluster) or describe_resource(
+            clients.rds(), cluster.cluster, cluster.kind
+        )
+        if info.engine_log_export not in info.log_exports:
+            return []
+        answer = who_failed_from_where(clients, info, window, summary, DIGEST_ENGINE_EVENT_CAP)
+        totals: Counter[str] = Counter()
+        for address, count in answer.client_totals():
+            workload = answer.workloads.get(address)
+            if workload is not None and workload.kind is not WorkloadKind.OUTSIDE:
+                totals[describe(workload)] += count
+        return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_WORKLOADS]

@@ -6,6 +6,7 @@ hardest (pure, from the metrics collect read)."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -64,8 +65,33 @@ def _log_detail(reads: AwsReads, cluster: Address, window: Window) -> LogDetail:
     return reads.log_summary(cluster, window, DIGEST_LOG_EVENT_CAP), True
 
 
+def read_workloads(
+    reads: AwsReads, details: Mapping[DetailKey, LogDetail], end: datetime, budget: float
+) -> dict[DetailKey, tuple[tuple[str, int], ...]]:
+    """The top workloads of each detail that kept its events, in what is left of the budget:
+    read after the details, so a slow engine log or EC2 never costs a digest its detail."""
+    wanted = {
+        key: functools.partial(reads.top_workloads, key[0], Window(key[1], end), summary)
+        for key, (summary, _) in details.items()
+        if summary is not None and summary.events
+    }
+    if budget <= 0:
+        return {}
+    fetched = each_alone(wanted, alone=reads.failures, budget=budget)
+    found: dict[DetailKey, tuple[tuple[str, int], ...]] = {}
+    for key, result in fetched.items():
+        if isinstance(result, Failed):
+            left_out("workloads", str(key[0]), result)
+        elif result:
+            found[key] = tuple(result)
+    return found
+
+
 def with_log_detail(
-    digest: ChannelDigest, details: Mapping[DetailKey, LogDetail], end: datetime
+    digest: ChannelDigest,
+    details: Mapping[DetailKey, LogDetail],
+    end: datetime,
+    workloads: Mapping[DetailKey, tuple[tuple[str, int], ...]] | None = None,
 ) -> ChannelDigest:
     """The digest with each breaching cluster's detail, where it was read."""
     items = []
@@ -74,7 +100,13 @@ def with_log_detail(
         if start is not None:
             summary, export = details.get((item.cluster, start), (None, None))
             log_window = f"{start:%H:%M}–{end:%H:%M} UTC"
-            item = replace(item, summary=summary, log_export_on=export, log_window=log_window)
+            item = replace(
+                item,
+                summary=summary,
+                log_export_on=export,
+                log_window=log_window,
+                workloads=(workloads or {}).get((item.cluster, start), ()),
+            )
         items.append(item)
     return replace(digest, clusters=tuple(items))
 
@@ -112,8 +144,12 @@ def enrich(
         for item in digest.clusters
         if (start := detail_start(item, end)) is not None
     }
+    started = time.monotonic()
     details = read_log_details(reads, wanted, end, budget)
+    workloads = read_workloads(reads, details, end, budget - (time.monotonic() - started))
     return [
-        replace(with_log_detail(digest, details, end), chart=chart_of(digest, history, end))
+        replace(
+            with_log_detail(digest, details, end, workloads), chart=chart_of(digest, history, end)
+        )
         for digest in digests
     ]

@@ -22,6 +22,9 @@ class ClusterNotices:
     summary: FailureSummary | None = None  # from the log of the breaching window, if exported
     log_export_on: bool | None = None
     log_window: str = ""
+    # The top workloads behind the failures' client addresses (text, failures), when the
+    # engine log export is on and they were found in time.
+    workloads: tuple[tuple[str, int], ...] = ()
 
     @property
     def breaching(self) -> tuple[Notice, ...]:

@@ -72,3 +72,11 @@ class AwsReads(Protocol):
     def log_summary(self, cluster: Address, window: Window, cap: int) -> FailureSummary | None:
         """What that log says of `window`, at most `cap` events; None when it has no group yet."""
         ...
+
+    def top_workloads(
+        self, cluster: Address, window: Window, summary: FailureSummary
+    ) -> Sequence[tuple[str, int]]:
+        """What the clients of `summary`'s failures are (the engine log matched to them, their
+        addresses looked up in EC2), as plain text with their failures, most first; empty when
+        the engine log export is off or no address names a workload."""
+        ...

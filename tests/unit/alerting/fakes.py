@@ -115,6 +115,9 @@ class MemoryAws:
     metric_reads: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     metric_windows: list[tuple[Window, tuple[str, ...]]] = field(default_factory=list)
     log_reads: list[tuple[str, Window, int]] = field(default_factory=list)
+    # The workloads behind a cluster's client addresses, and how long finding them takes.
+    workloads: dict[Address, list[tuple[str, int]]] = field(default_factory=dict)
+    workload_seconds: float = 0.0
 
     def place_of(self, cluster: Address) -> str:
         if cluster in self.unplaced:
@@ -146,6 +149,12 @@ class MemoryAws:
         if cluster in self.log_fails:
             raise AwsError("the log group could not be read")
         return self.summaries.get(cluster)
+
+    def top_workloads(
+        self, cluster: Address, window: Window, summary: FailureSummary
+    ) -> list[tuple[str, int]]:
+        time.sleep(self.workload_seconds)
+        return self.workloads.get(cluster, [])
 
 
 @dataclass
