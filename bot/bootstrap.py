@@ -51,6 +51,7 @@ from bot.services.clusters import ClusterService
 from bot.services.doctor import Check, run_checks
 from bot.services.exact_counts import ExactOptions
 from bot.services.health import health
+from bot.services.home import HomeService
 from bot.services.log_exports import LogExportService
 from bot.services.queries import QueryService
 from bot.services.watches import WatchService
@@ -226,6 +227,14 @@ def build_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
             jobs=ThreadPoolExecutor(max_workers=JOB_THREADS, thread_name_prefix="iamauth-job"),
             slack=client,
             user_limits=UserRateLimiter(settings.user_rate),
+            home=HomeService(
+                runtime.watches,
+                runtime.store,
+                runtime.aws,
+                runtime.targets,
+                settings.access,
+                runtime.clock,
+            ),
         ),
     )
     return app

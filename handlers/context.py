@@ -24,10 +24,12 @@ from bot.ops.telemetry import COMMANDS
 from bot.ops.user_limits import UserRateLimiter
 from bot.services.audit_log import AuditLog
 from bot.services.clusters import ClusterService
+from bot.services.home import HomeService
 from bot.services.log_exports import LogExportService
 from bot.services.queries import QueryService
 from bot.services.watches import WatchService
 from bot.views.blocks import Message
+from handlers.home_tab import refresh_home
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +88,8 @@ class Deps:
     slack: WebClient
     # Each person's budget of commands that read AWS.
     user_limits: UserRateLimiter
+    # The Home tab (None: off); published again after each person's own change.
+    home: HomeService | None = None
 
     def later(self, work: Callable[[], None]) -> None:
         def run() -> None:
@@ -120,6 +124,9 @@ class Deps:
                 "`{rid}`; the details are logged). Try again, or ask an admin to check the database.",
             ) from None
         trail.written = True
+        if self.home is not None and trail.user:  # in the job pool: never holds up the reply
+            ctx = contextvars.copy_context()
+            self.jobs.submit(ctx.run, refresh_home, self.home, self.slack, trail.user)
         return result
 
     def read(self, fetch: Callable[[], T]) -> T:

@@ -92,6 +92,9 @@ class AlertState:
     notified_at: datetime | None = None  # last notice sent for this episode
     notified_count: int = 0  # the count that notice reported
     peak: int = 0
+    # Who acknowledged this episode since its last notice, and when (None: nobody).
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
 
     @property
     def announced(self) -> bool:
@@ -157,11 +160,18 @@ def step(
             kind = NoticeKind.FIRING  # fired while silenced: nobody has heard of it yet
         elif episode.notified_count > 0 and count >= 2 * episode.notified_count:
             kind = NoticeKind.ESCALATED
-        elif now - episode.notified_at >= repeat:
+        elif now - episode.notified_at >= repeat and episode.acknowledged_by is None:
             kind = NoticeKind.REPEAT
         if kind is None:
             return episode, None
-        return replace(episode, notified_at=now, notified_count=count), notice(kind, episode.since)
+        notified = replace(
+            episode,
+            notified_at=now,
+            notified_count=count,
+            acknowledged_by=None,
+            acknowledged_at=None,
+        )
+        return notified, notice(kind, episode.since)
     if state.status is Status.FIRING or state.resolution_owed:
         if not (send_resolved and state.announced):
             return AlertState(), None

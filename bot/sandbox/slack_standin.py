@@ -7,6 +7,8 @@ clients over real HTTP without a Slack workspace. Web API methods answer at `/ap
 Faults on cue, for the delivery tests: `fail` (HTTP 500 for the next N calls or until `heal`),
 `accept_then_drop` / `accept_then_fail` (the post is made, then its answer is lost),
 `rate_limit` (429 with Retry-After for one channel), `slow` (each call of a method takes longer).
+Each names the method it hits (`chat.update` too). `chat.update` edits a message posted here and
+answers `message_not_found` for any other ts (one a person deleted: `delete_message`).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class SlackStandIn:
         self._uploads: dict[str, UploadedFile] = {}
         self._faults: list[Fault] = []
         self._delays: dict[str, float] = {}  # Web API method → seconds each call takes
+        self._edits: list[Recorded] = []  # chat.update calls that edited a message
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -246,6 +249,8 @@ class SlackStandIn:
             )
         if recorded.method == "chat.postMessage":
             return 200, self._post(recorded.body), {}
+        if recorded.method == "chat.update":
+            return 200, self._update(recorded), {}
         if recorded.method == "usergroups.users.list":
             group = str(recorded.body.get("usergroup", ""))
             if group not in self.usergroups:
@@ -253,6 +258,16 @@ class SlackStandIn:
             return 200, {"ok": True, "users": sorted(self.usergroups[group])}, {}
         if recorded.method == "conversations.history":
             return 200, self._history(recorded.body), {}
+        if recorded.method == "views.open":  # a modal: Slack needs the request's trigger_id
+            view = recorded.body.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            if not recorded.body.get("trigger_id"):
+                return 200, {"ok": False, "error": "invalid_trigger_id"}, {}
+            return 200, {"ok": True, "view": {"id": "V0MODAL001", **(view or {})}}, {}
+        if recorded.method == "views.publish":  # a Home tab: the view as published
+            view = recorded.body.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            return 200, {"ok": True, "view": {"id": "V0HOME0001", **(view or {})}}, {}
         return 200, {"ok": True}, {}
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +290,35 @@ class SlackStandIn:
                 message["metadata"] = metadata
             history.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _update(self, recorded: Recorded) -> dict[str, Any]:
+        body = recorded.body
+        channel, ts = str(body.get("channel", "")), str(body.get("ts", ""))
+        with self._changed:
+            found = [m for m in self.messages.get(channel, []) if m["ts"] == ts]
+            if not found:
+                return {"ok": False, "error": "message_not_found"}
+            message = found[0]
+            message["text"] = body.get("text", message["text"])
+            blocks = body.get("blocks")
+            if blocks is not None:
+                message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
+            message["edited"] = {"user": BOT_USER_ID, "ts": f"{time.time():.6f}"}
+            self._edits.append(recorded)
+            return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
+
+    def delete_message(self, channel: str, ts: str) -> bool:
+        """A person deletes a message: it leaves the channel (chat.update finds it no more)."""
+        with self._changed:
+            history = self.messages.get(channel, [])
+            kept = [m for m in history if m["ts"] != ts]
+            self.messages[channel] = kept
+            return len(kept) < len(history)
+
+    def updated(self, channel: str | None = None) -> list[Recorded]:
+        """chat.update requests that edited a message (however their answer went), in order."""
+        with self._changed:
+            return [r for r in self._edits if channel is None or r.body.get("channel") == channel]
 
     def _history(self, body: dict[str, Any]) -> dict[str, Any]:
         oldest = float(body.get("oldest") or 0)
@@ -338,6 +382,17 @@ class SlackStandIn:
                 if r.method == "chat.postMessage"
                 and r.status == 200
                 and (channel is None or r.body.get("channel") == channel)
+            ]
+
+    def published(self, user: str | None = None) -> list[Recorded]:
+        """views.publish requests that succeeded (Home tabs), optionally for one user only."""
+        with self._changed:
+            return [
+                r
+                for r in self.requests
+                if r.method == "views.publish"
+                and r.status == 200
+                and (user is None or r.body.get("user_id") == user)
             ]
 
     def wait_for(self, predicate: Callable[[Recorded], bool], timeout: float = 15.0) -> Recorded:

@@ -174,6 +174,19 @@ class WatchService:
         self.store.silence(cluster, until, reason[:500], by, now, audit)
         return until
 
+    def acknowledge(
+        self, cluster: Address, channel: str, by: str, audit: AuditEntry | None = None
+    ) -> list[Family]:
+        """`by` is on what the watch of `cluster` for `channel` has announced firing (the
+        digest's Acknowledge button): no repeats until it escalates or resolves. The families
+        acknowledged; none when nothing of that watch is firing."""
+        keys = [
+            w.key
+            for w in all_watches(self.config_watches, self.store)
+            if w.cluster == cluster and w.channel == channel
+        ]
+        return self.store.acknowledge(keys, by, self.clock(), audit)
+
     def watched_by_short_name(self, cluster: str) -> bool:
         """Whether a watch names `cluster` alone: a silence of one of its addresses does not
         cover that watch."""

@@ -21,6 +21,7 @@ from bot.views.mrkdwn import code, escape, shorten
 
 SILENCE_ACTION = "iamauth_silence_1h"
 SHOW_FAILURES_ACTION = "iamauth_show_failures"
+ACKNOWLEDGE_ACTION = "iamauth_acknowledge"
 MAX_CLUSTERS_PER_DIGEST = 10  # 4 blocks each, within Block Kit's 50
 DIGEST_FIXES = 3  # fix lines per cluster, most frequent cause first
 
@@ -127,6 +128,11 @@ def digest_blocks(
             blocks.append(
                 ActionsBlock(
                     elements=[
+                        ButtonElement(
+                            text="Acknowledge",
+                            action_id=ACKNOWLEDGE_ACTION,
+                            value=str(item.cluster),
+                        ),
                         ButtonElement(
                             text="Silence 1h", action_id=SILENCE_ACTION, value=str(item.cluster)
                         ),

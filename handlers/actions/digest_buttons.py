@@ -25,7 +25,7 @@ SILENCE_BUTTON, FAILURES_BUTTON = "button:silence", "button:show-failures"
 SILENCE_BUTTON_REASON = "from the digest button"
 
 
-def _silence_button(value: str) -> tuple[Address, str]:
+def parse_silence_button(value: str) -> tuple[Address, str]:
     address = parse_address(value)  # IdentifierError (a ValueError) says why not
     return address, str(address)
 
@@ -38,7 +38,7 @@ def silence_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
         action_id=SILENCE_ACTION,
         command=SILENCE_BUTTON,
         kind=Kind.CHANGE,
-        parse=_silence_button,
+        parse=parse_silence_button,
     )
     if accepted is None:
         return
@@ -56,7 +56,9 @@ def silence_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
     respond(text=text, response_type="in_channel", replace_original=False)
 
 
-def _failures_button(value: str, max_window: timedelta) -> tuple[tuple[Address, timedelta], str]:
+def parse_failures_button(
+    value: str, max_window: timedelta
+) -> tuple[tuple[Address, timedelta], str]:
     """`{"cluster": …, "window": …}` → ((address, duration), address text)."""
     try:
         data = json.loads(value)
@@ -77,7 +79,7 @@ def show_failures_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) ->
         action_id=SHOW_FAILURES_ACTION,
         command=FAILURES_BUTTON,
         kind=Kind.READ,
-        parse=lambda value: _failures_button(value, deps.max_window),
+        parse=lambda value: parse_failures_button(value, deps.max_window),
         reads_aws=True,
     )
     if accepted is None:

@@ -26,12 +26,18 @@ PUBLIC_WORD = "public"
 
 # Reads a subcommand's words into the work to do after the ack (UsageError: typed wrong).
 Prepare = Callable[[CommandRequest, Deps], Prepared]
+# Opens the modal of a subcommand typed alone: (deps, trigger_id, who asked where).
+OpenModal = Callable[[Deps, str, AuditTrail], None]
 
 log = logging.getLogger(__name__)
 
 
-def make_listener(deps: Deps, routes: Mapping[str, Prepare]) -> Callable[..., None]:
-    """The listener of `/iamauth`; `routes`: each subcommand's Prepare (handlers/__init__.py)."""
+def make_listener(
+    deps: Deps, routes: Mapping[str, Prepare], modals: Mapping[str, OpenModal] | None = None
+) -> Callable[..., None]:
+    """The listener of `/iamauth`; `routes`: each subcommand's Prepare (handlers/__init__.py);
+    `modals`: the subcommands that, typed alone, open a modal (handlers/modals.py)."""
+    modals = modals or {}
 
     def on_iamauth(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "")
@@ -53,6 +59,10 @@ def make_listener(deps: Deps, routes: Mapping[str, Prepare]) -> Callable[..., No
             ack(**help_message(note, open_access=not deps.policy.enforced).to_dict())
             deps.audit(trail, "invalid", "unknown subcommand")
             return
+        if len(words) == 1 and (open_modal := modals.get(subcommand)):
+            ack()  # then views.open at once: its trigger_id lasts 3 s
+            open_modal(deps, str(command.get("trigger_id") or ""), trail)
+            return
         try:
             prepared = prepare(CommandRequest(words[1:], user, channel, trail), deps)
         except UsageError as error:
@@ -62,25 +72,30 @@ def make_listener(deps: Deps, routes: Mapping[str, Prepare]) -> Callable[..., No
         ack()
 
         def finish() -> None:
-            decision = deps.decide(
-                prepared.kind, prepared.cluster, user, channel, prepared.destination
-            )
-            if not decision.allowed:
-                deps.audit(trail, "refused", decision.reason)
-                _respond(respond, error_message(decision.reason), public=False)
-                return
-            if prepared.reads_aws and (limited := deps.limit(user)):
-                deps.audit(trail, "limited", limited)
-                _respond(respond, error_message(limited), public=False)
-                return
-            message, outcome = run_job(prepared.job, subcommand)
-            detail = "" if outcome == "allowed" else message.text
-            deps.audit(trail, outcome, detail)
-            _respond(respond, message, public=public)
+            message, ran = settle(deps, prepared, trail, subcommand)
+            _respond(respond, message, public=public and ran)
 
         deps.later(finish)
 
     return request_id.new_request(on_iamauth)
+
+
+def settle(deps: Deps, prepared: Prepared, trail: AuditTrail, what: str) -> tuple[Message, bool]:
+    """After the ack: authorise `trail`'s user, spend their budget if the work reads AWS, run
+    it and audit the outcome. The reply, and whether the work ran (a refusal is only for the
+    person who asked). Shared by the commands and the modals that stand for them."""
+    decision = deps.decide(
+        prepared.kind, prepared.cluster, trail.user, trail.channel, prepared.destination
+    )
+    if not decision.allowed:
+        deps.audit(trail, "refused", decision.reason)
+        return error_message(decision.reason), False
+    if prepared.reads_aws and (limited := deps.limit(trail.user)):
+        deps.audit(trail, "limited", limited)
+        return error_message(limited), False
+    message, outcome = run_job(prepared.job, what)
+    deps.audit(trail, outcome, "" if outcome == "allowed" else message.text)
+    return message, True
 
 
 def _respond(respond: Respond, message: Message, *, public: bool) -> None:

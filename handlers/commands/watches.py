@@ -9,13 +9,19 @@ from datetime import timedelta
 
 from bot.domain.access import Kind
 from bot.domain.alerts import DEFAULT_REPEAT
-from bot.domain.watches import DEFAULT_THRESHOLDS, WatchError, make_watch, parse_threshold_spec
+from bot.domain.watches import (
+    DEFAULT_THRESHOLDS,
+    Watch,
+    WatchError,
+    make_watch,
+    parse_threshold_spec,
+)
 from bot.services.watches import WatchListing
 from bot.views.blocks import Message, plain
 from bot.views.hidden_note import with_hidden_note
 from bot.views.watches import unwatch_reply, watch_refusal, watch_saved, watches_list
 from handlers.commands.args import UsageError, channel_ref, cluster_address
-from handlers.context import CommandRequest, Deps, Prepared
+from handlers.context import AuditTrail, CommandRequest, Deps, Job, Prepared
 
 WATCH_USAGE = (
     "Usage: `/iamauth watch <cluster> [#channel] [invalid_token>=5/5m] "
@@ -55,15 +61,21 @@ def prepare_watch(request: CommandRequest, deps: Deps) -> Prepared:
         )
     except WatchError as error:
         raise UsageError(f"{error} {WATCH_USAGE}") from None
+    job = watch_job(deps, watch, request.trail)
+    return Prepared(job, Kind.CHANGE, str(address), destination=channel)
+
+
+def watch_job(deps: Deps, watch: Watch, trail: AuditTrail) -> Job:
+    """Store `watch` with `trail`'s audit entry (the command's and the modal's)."""
 
     def run() -> Message:
         try:
-            new = deps.commit(request.trail, lambda audit: deps.watches.add(watch, audit))
+            new = deps.commit(trail, lambda audit: deps.watches.add(watch, audit))
         except WatchError as error:
             return plain(watch_refusal(error))
         return watch_saved(watch, new)
 
-    return Prepared(run, Kind.CHANGE, str(address), destination=channel)
+    return run
 
 
 def prepare_unwatch(request: CommandRequest, deps: Deps) -> Prepared:

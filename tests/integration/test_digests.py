@@ -151,7 +151,11 @@ def test_one_message_per_channel_grouping_every_cluster_that_changed(
     assert "beta-db InsufficientPermissions firing (1)" in text
     blocks = slack.posted(C1)[0].body["blocks"]
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [b["text"]["text"] for b in buttons] == ["Silence 1h", "Show failures"] * 2
+    assert [b["text"]["text"] for b in buttons] == [
+        "Acknowledge",
+        "Silence 1h",
+        "Show failures",
+    ] * 2
     assert "gamma-db" in slack.posted(C2)[0].body["text"]
 
 

@@ -71,7 +71,6 @@ def test_watch_list_and_unwatch(bot: BotUnderTest) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("watch", "Which cluster?"),
         ("watch prod-db invalid_token>5/5m", "is not a threshold"),
         ("watch prod-db bogus_family>=5/5m", "is not a family to watch"),
         ("watch prod-db invalid_token>=0/5m", "count must be"),

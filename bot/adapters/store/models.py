@@ -59,6 +59,10 @@ class AlertStateRow(Base):
     notified_count: Mapped[int] = mapped_column(Integer, default=0)
     peak: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who clicked Acknowledge on this episode, and when: it holds until the episode's next notice
+    # (an escalation, the resolution), that is while acknowledged_at > notified_at.
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SilenceRow(Base):

@@ -147,8 +147,23 @@ def _watch(row: WatchRow) -> Watch:
     )
 
 
+def _acknowledged(row: AlertStateRow) -> bool:
+    """An acknowledgement holds until the episode's next notice (or its end)."""
+    ack = row.acknowledged_at
+    return (
+        row.acknowledged_by is not None
+        and ack is not None
+        and row.notified_at is not None
+        and ack >= row.notified_at
+    )
+
+
 def _alert_state(row: AlertStateRow) -> AlertState:
-    return AlertState(Status(row.status), row.since, row.notified_at, row.notified_count, row.peak)
+    acked = _acknowledged(row)
+    return AlertState(
+        Status(row.status), row.since, row.notified_at, row.notified_count, row.peak,
+        row.acknowledged_by if acked else None, row.acknowledged_at if acked else None,
+    )  # fmt: skip
 
 
 def _by_family(rows: Iterable[AlertStateRow]) -> dict[Family, AlertState]:
@@ -301,9 +316,7 @@ class Store:
     def alert_states(self) -> dict[StateKey, AlertState]:
         with self.session() as session:
             return {
-                (row.watch_key, Family(row.family)): AlertState(
-                    Status(row.status), row.since, row.notified_at, row.notified_count, row.peak
-                )
+                (row.watch_key, Family(row.family)): _alert_state(row)
                 for row in session.scalars(select(AlertStateRow))
             }
 
@@ -330,12 +343,45 @@ class Store:
                 row.status = state.status.value
                 row.since, row.notified_at = state.since, state.notified_at
                 row.notified_count, row.peak, row.updated_at = state.notified_count, state.peak, now
+                # The acknowledgement is the clicker's, never the tick's to write: it lapses by
+                # itself at the next notice (see _acknowledged), and one clicked while this
+                # tick ran is kept.
+                if not _acknowledged(row):
+                    row.acknowledged_by = row.acknowledged_at = None
             for key in stale_keys:
                 session.execute(delete(AlertStateRow).where(AlertStateRow.watch_key == key))
             rows = [_pending(d, now) for d in digests]
             session.add_all(rows)
             session.flush()
             return [row.id for row in rows]
+
+    def acknowledge(
+        self, watch_keys: Iterable[str], by: str, now: datetime, audit: AuditEntry | None = None
+    ) -> list[Family]:
+        """`by` is on the announced, firing alerts of the watches `watch_keys`: their repeats
+        stop until the next notice. With its audit entry, in one transaction. Returns the
+        families acknowledged (none: nothing of theirs is firing)."""
+        self.write_held_audit()
+        with self.session() as session, session.begin():
+            _add_audit(session, audit)
+            rows = session.scalars(
+                select(AlertStateRow)
+                .where(
+                    AlertStateRow.watch_key.in_(list(watch_keys)),
+                    AlertStateRow.status == Status.FIRING.value,
+                    AlertStateRow.notified_at.is_not(None),
+                )
+                .order_by(AlertStateRow.family)
+                .with_for_update()
+            )
+            families = []
+            for row in rows:
+                row.acknowledged_by = storable(by, 32)
+                # Never before the notice it acknowledges, whatever this clock says.
+                notified = row.notified_at or now
+                row.acknowledged_at = max(now, notified)
+                families.append(Family(row.family))
+            return families
 
     def pending(self) -> list[OutboxItem]:
         with self.session() as session:

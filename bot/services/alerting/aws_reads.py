@@ -21,7 +21,7 @@ from bot.domain.metrics import Series
 from bot.domain.summary import FailureSummary
 from bot.domain.window import Window
 from bot.domain.workloads import WorkloadKind, describe
-from bot.services.alerting.metric_sources import source_of
+from bot.services.metric_sources import source_of
 from bot.services.queries import read_log_summary
 from bot.services.who_failed_from_where import who_failed_from_where
 
