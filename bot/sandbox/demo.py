@@ -7,11 +7,13 @@ through `response_url` to the stand-in; the demo prints what Slack would show.
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,9 +40,9 @@ from bot.sandbox.seed_aws import (
 )
 from bot.sandbox.seed_postgresql_log import put_postgresql_failures
 from bot.sandbox.seed_workloads import DEMO_WORKLOADS, seed_workloads
-from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack_signing import app_home_opened_body, signed_headers, slash_command_body
 from bot.sandbox.slack_standin import SlackStandIn, UploadedFile
-from bot.views.terminal import render_message
+from bot.views.terminal import render_blocks, render_message
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -155,7 +157,9 @@ def run_demo() -> int:
                 uploaded = len(slack.uploaded())
                 _ask(web.url, slack, settings, text, f"demo{n}")
                 _save_charts(slack.uploaded()[uploaded:], charts)
-            _digests(runtime, slack, now, charts)
+            _digests(
+                runtime, slack, now, charts, between=lambda: _open_home(web.url, slack, settings)
+            )
             _own_metrics(web.url)
         undo_simulation()
     print(
@@ -195,8 +199,15 @@ def _own_metrics(url: str) -> None:
             print(f"    {line}")
 
 
-def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime, charts: Path) -> None:
-    """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it."""
+def _digests(
+    runtime: Runtime,
+    slack: SlackStandIn,
+    now: datetime,
+    charts: Path,
+    between: Callable[[], None] = lambda: None,
+) -> None:
+    """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it; `between`
+    runs after the first."""
     deliverer = runtime.deliverer()
     runner = runtime.digest_runner()
     for label, moment in (
@@ -211,6 +222,34 @@ def _digests(runtime: Runtime, slack: SlackStandIn, now: datetime, charts: Path)
             print(f"    (chat.postMessage to {DEMO_CHANNEL})")
             print(render_message(posted.body))
         _save_charts(slack.uploaded()[uploaded:], charts)
+        if moment < now:  # after the tick that fired, before the one that resolves
+            between()
+
+
+DEMO_USER = "U0DEMO0001"
+
+
+def _open_home(url: str, slack: SlackStandIn, settings: Settings) -> None:
+    """Open the app's Home tab as a person would (a signed `app_home_opened` event) and print the
+    view the bot publishes for them."""
+    assert settings.slack_signing_secret
+    body = app_home_opened_body(DEMO_USER, "D0DEMOHOME")
+    headers = {**signed_headers(settings.slack_signing_secret, body)}
+    headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(  # noqa: S310 - a local http URL the demo built
+        f"{url}/slack/events", data=body, headers=headers, method="POST"
+    )
+    print("\n\n>>> the Home tab, opened by a person while prod-db fires")
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        print(f"    (HTTP {response.status} ack)")
+    deadline = time.monotonic() + 15
+    while not slack.published(DEMO_USER) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for published in slack.published(DEMO_USER)[-1:]:
+        view = published.body["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        print("    (views.publish)")
+        print(render_blocks(view["blocks"]))
 
 
 def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str) -> None:
@@ -229,8 +268,6 @@ def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str
         ack_ms = (time.monotonic() - started) * 1000
     print(f"    (HTTP {response.status} ack in {ack_ms:.0f} ms)")
     if ack_body.strip():
-        import json
-
         print(render_message(json.loads(ack_body)))
         return
     reply = slack.wait_for(lambda r: r.path == f"/response/{name}", timeout=30)

@@ -76,3 +76,20 @@ def block_actions_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def app_home_opened_body(user: str, channel: str, tab: str = "home") -> bytes:
+    """An Events API callback for `app_home_opened`, as Slack posts it (JSON; sign it with
+    signed_headers and send it with `Content-Type: application/json`)."""
+    event = {"type": "app_home_opened", "user": user, "channel": channel, "tab": tab}
+    return json.dumps(
+        {
+            "token": "unused-verification-token",
+            "team_id": "T0TEAM0001",
+            "api_app_id": "A0IAMAUTH1",
+            "type": "event_callback",
+            "event_id": "Ev0HOME0001",
+            "event_time": 1_700_000_000,
+            "event": {**event, "event_ts": "1700000000.000100"},
+        }
+    ).encode()

@@ -63,6 +63,9 @@ def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     assert "Resource `arn:aws:rds-db:us-east-1:123456789012:dbuser:cluster-" in out
     assert "_IAM policy simulation:_ implicit deny" in out
     assert '"Action": "rds-db:connect"' in out
+    # The Home tab, opened between the tick that fires and the one that resolves.
+    assert ">>> the Home tab, opened by a person while prod-db fires" in out
+    assert "*1* watched clusters: *1* firing, *0* silenced, 0 ok" in out
     assert "(app-web-1, ASG app-web-asg)" in out
     assert "10.0.3.21 ×3 — Lambda billing-nightly" in out
     # The charts the bot uploaded are written where the reader can open them.

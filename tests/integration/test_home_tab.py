@@ -21,7 +21,7 @@ from bot.domain.records import Family
 from bot.domain.watches import DEFAULT_THRESHOLDS, make_watch
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.seed_aws import Failure, create_cluster, put_metrics
-from bot.sandbox.slack_signing import signed_headers
+from bot.sandbox.slack_signing import app_home_opened_body, signed_headers
 from bot.sandbox.slack_standin import Recorded, SlackStandIn
 from bot.services.home import HomeService
 from tests.conftest import BotUnderTest
@@ -39,19 +39,7 @@ POLICY = AccessPolicy(
 
 
 def app_home_opened(user: str, channel: str = HOME, tab: str = "home") -> bytes:
-    """An Events API callback, as Slack posts it (JSON)."""
-    event = {"type": "app_home_opened", "user": user, "channel": channel, "tab": tab}
-    return json.dumps(
-        {
-            "token": "unused-verification-token",
-            "team_id": "T0TEAM0001",
-            "api_app_id": "A0IAMAUTH1",
-            "type": "event_callback",
-            "event_id": "Ev0HOME0001",
-            "event_time": 1_700_000_000,
-            "event": {**event, "event_ts": "1700000000.000100"},
-        }
-    ).encode()
+    return app_home_opened_body(user, channel, tab)
 
 
 def open_home(bot: BotUnderTest, user: str = USER, channel: str = HOME) -> None:
