@@ -23,8 +23,8 @@ from handlers.actions.digest_buttons import (
     FAILURES_BUTTON,
     SILENCE_BUTTON,
     SILENCE_BUTTON_REASON,
+    parse_cluster_button,
     parse_failures_button,
-    parse_silence_button,
 )
 from handlers.commands.silences import silence_job
 from handlers.context import Deps
@@ -74,7 +74,7 @@ def home_silence_clicked(deps: Deps, _respond: Respond, body: dict[str, Any]) ->
     body, respond = _as_in_channel(deps, body)
     accepted = accept_click(
         deps, respond, body, action_id=HOME_SILENCE_ACTION, command=SILENCE_BUTTON,
-        kind=Kind.CHANGE, parse=parse_silence_button,
+        kind=Kind.CHANGE, parse=parse_cluster_button,
     )  # fmt: skip
     if accepted is None:
         return

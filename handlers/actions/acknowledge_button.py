@@ -10,21 +10,16 @@ from typing import Any
 from slack_bolt import Respond
 
 from bot.domain.access import Kind
-from bot.domain.address import Address, parse_address
 from bot.domain.records import Family
 from bot.views.acknowledged import acknowledged, nothing_to_acknowledge, with_acknowledgement
 from bot.views.blocks import Message
 from bot.views.digest import ACKNOWLEDGE_ACTION
 from handlers.actions.buttons import accept_click
+from handlers.actions.digest_buttons import parse_cluster_button
 from handlers.context import Deps
 from handlers.jobs import run_job
 
 ACKNOWLEDGE_BUTTON = "button:acknowledge"  # counted under this name in iamauth_commands_total
-
-
-def _cluster(value: str) -> tuple[Address, str]:
-    address = parse_address(value)  # IdentifierError (a ValueError) says why not
-    return address, str(address)
 
 
 def acknowledge_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
@@ -35,7 +30,7 @@ def acknowledge_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> N
         action_id=ACKNOWLEDGE_ACTION,
         command=ACKNOWLEDGE_BUTTON,
         kind=Kind.CHANGE,
-        parse=_cluster,
+        parse=parse_cluster_button,
     )
     if accepted is None:
         return

@@ -25,7 +25,8 @@ SILENCE_BUTTON, FAILURES_BUTTON = "button:silence", "button:show-failures"
 SILENCE_BUTTON_REASON = "from the digest button"
 
 
-def parse_silence_button(value: str) -> tuple[Address, str]:
+def parse_cluster_button(value: str) -> tuple[Address, str]:
+    """A button naming a cluster (Silence 1h, Acknowledge): its address and canonical text."""
     address = parse_address(value)  # IdentifierError (a ValueError) says why not
     return address, str(address)
 
@@ -38,7 +39,7 @@ def silence_clicked(deps: Deps, respond: Respond, body: dict[str, Any]) -> None:
         action_id=SILENCE_ACTION,
         command=SILENCE_BUTTON,
         kind=Kind.CHANGE,
-        parse=parse_silence_button,
+        parse=parse_cluster_button,
     )
     if accepted is None:
         return
