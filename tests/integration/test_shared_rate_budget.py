@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from benchmarks.call_times import TimedProxy, busiest_second
+from benchmarks.call_times import TimedProxy, shortest_span
 from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.adapters.aws.rate_budget import RateBudget, ReadRates
 from bot.adapters.store.db import migrate
@@ -31,6 +31,11 @@ from tests.integration.test_store_and_leader import PG_URL, reset_postgres
 CHILD = Path(__file__).with_name("budget_child.py")
 RATE = 10  # FilterLogEvents per second for the whole deployment
 PROCESSES, THREADS, CALLS = 3, 4, 6
+# The rate is checked over two seconds' worth of calls, not one second: the proxy timing them runs
+# on the same loaded machine, and a call it reads a few tenths of a second late lands in its
+# successor's second. The budget spaces 2 × RATE calls about 2.3 s apart; SOONEST leaves that
+# jitter room, while processes that each kept to RATE alone would make them in about 0.8 s.
+SOONEST = 1.5
 
 
 def run_processes(
@@ -85,7 +90,7 @@ def test_processes_on_postgresql_share_one_budget(
     assert len(calls) == PROCESSES * THREADS * CALLS  # none refused: they had no deadline
     assert len({c.log_group for c in calls}) == PROCESSES
     # Without the shared budget each process would keep to RATE alone: about 3 × RATE together.
-    assert busiest_second(calls) <= RATE
+    assert (shortest_span(calls, 2 * RATE) or 0) >= SOONEST
 
 
 def test_on_sqlite_each_process_keeps_to_the_budget_alone(
@@ -95,7 +100,8 @@ def test_on_sqlite_each_process_keeps_to_the_budget_alone(
     calls = proxy.of("FilterLogEvents")
     assert len(calls) == 2 * THREADS * CALLS
     for group in ("/group/0", "/group/1"):
-        assert busiest_second(c for c in calls if c.log_group == group) <= RATE
+        own = [c for c in calls if c.log_group == group]
+        assert (shortest_span(own, 2 * RATE) or 0) >= SOONEST
 
 
 def test_log_reads_past_the_deadline_answer_with_the_metrics(moto_endpoint: str) -> None:
