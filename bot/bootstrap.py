@@ -56,7 +56,7 @@ from bot.services.log_exports import LogExportService
 from bot.services.queries import QueryService
 from bot.services.watches import WatchService
 from bot.views.chart_files import digest_png
-from bot.views.digest import digest_payload
+from bot.views.digest import AlertMessageView, digest_payload
 from bot.views.unwatched import unwatched_digest
 from bot.web.bolt_app import bolt_app
 from bot.web.request_limits import web_limits
@@ -123,6 +123,7 @@ def digest_pipeline(
         policy=policy,
         metrics_delay=metrics_delay,
         detail_budget_seconds=detail_budget_seconds,
+        messages=AlertMessageView(),
     )
 
 

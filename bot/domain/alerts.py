@@ -95,6 +95,9 @@ class AlertState:
     # Who acknowledged this episode since its last notice, and when (None: nobody).
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
+    # The message announcing this episode (edited in place as it changes), once one was made for
+    # it: kept through the episode, gone with it.
+    message: str | None = None
 
     @property
     def announced(self) -> bool:

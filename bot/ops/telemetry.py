@@ -61,6 +61,9 @@ AWS_CALLS = Counter(
     ["service", "api", "outcome"],
 )
 DIGESTS_POSTED = Counter("iamauth_digests_posted", "Alert digests posted to Slack channels.")
+DIGESTS_UPDATED = Counter(
+    "iamauth_digests_updated", "Alert messages edited in place as their alerts changed."
+)
 DIGEST_PARTS_FAILED = Counter(
     "iamauth_digest_parts_failed",
     "Parts of a digest tick that failed alone, by part (metrics: a place's watches skipped this "

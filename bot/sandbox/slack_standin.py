@@ -258,6 +258,8 @@ class SlackStandIn:
             return 200, {"ok": True, "users": sorted(self.usergroups[group])}, {}
         if recorded.method == "conversations.history":
             return 200, self._history(recorded.body), {}
+        if recorded.method == "conversations.replies":
+            return 200, self._history(recorded.body, str(recorded.body.get("ts") or "")), {}
         if recorded.method == "views.open":  # a modal: Slack needs the request's trigger_id
             view = recorded.body.get("view")
             view = json.loads(view) if isinstance(view, str) else view
@@ -288,6 +290,11 @@ class SlackStandIn:
                 metadata = json.loads(metadata)
             if metadata:
                 message["metadata"] = metadata
+            blocks = body.get("blocks")
+            if blocks is not None:
+                message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
+            if body.get("thread_ts"):  # a reply: Slack makes one even under a deleted message
+                message["thread_ts"] = str(body["thread_ts"])
             history.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -320,13 +327,20 @@ class SlackStandIn:
         with self._changed:
             return [r for r in self._edits if channel is None or r.body.get("channel") == channel]
 
-    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _history(self, body: dict[str, Any], thread: str | None = None) -> dict[str, Any]:
+        """conversations.history (the channel, without thread replies), or with `thread`
+        conversations.replies (that thread: its parent and replies)."""
         oldest = float(body.get("oldest") or 0)
         with self._changed:
             found = [
                 dict(m)
                 for m in self.messages.get(str(body.get("channel", "")), [])
                 if float(m["ts"]) > oldest
+                and (
+                    thread in (m["ts"], m.get("thread_ts"))
+                    if thread
+                    else m.get("thread_ts", m["ts"]) == m["ts"]
+                )
             ]
         if str(body.get("include_all_metadata", "")).lower() not in {"1", "true"}:
             for message in found:

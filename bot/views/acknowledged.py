@@ -28,6 +28,11 @@ def nothing_to_acknowledge(address: Address) -> Message:
 ACK_MARK = ":eyes: Acknowledged by"
 
 
+def acknowledgement_line(user: str, at: datetime) -> str:
+    """Who is on a cluster's alerts, under its part of the digest (`user`: a checked id)."""
+    return f"{ACK_MARK} <@{user}> at {at:%H:%M} UTC"
+
+
 def with_acknowledgement(
     blocks: Sequence[Any], action_id: str, cluster: str, user: str, at: datetime
 ) -> list[dict[str, Any]] | None:
@@ -54,7 +59,7 @@ def with_acknowledgement(
             for e in above.get("elements") or []
             if not (isinstance(e, dict) and str(e.get("text", "")).startswith(ACK_MARK))
         ][:9]  # a context block holds at most 10 elements
-        line = {"type": "mrkdwn", "text": f"{ACK_MARK} <@{user}> at {at:%H:%M} UTC"}
+        line = {"type": "mrkdwn", "text": acknowledgement_line(user, at)}
         out[i - 1] = {**above, "elements": [*kept, line]}
         return out
     return None

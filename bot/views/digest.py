@@ -4,18 +4,28 @@ digest pipeline (bot/services/alerting) is given `digest_payload` as its rendere
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+)
 
 from bot.domain.alerts import Notice, NoticeKind
 from bot.domain.fixes import fixes_by_family, fixes_of_summary
 from bot.domain.records import Family
 from bot.domain.window import format_duration
 from bot.services.alerting.group import ClusterNotices
-from bot.views.blocks import context, section
+from bot.views.acknowledged import acknowledgement_line
+from bot.views.blocks import MAX_SECTION_TEXT, context, section
 from bot.views.fixes import fix_line
 from bot.views.mrkdwn import code, escape, shorten
 
@@ -23,7 +33,10 @@ SILENCE_ACTION = "iamauth_silence_1h"
 SHOW_FAILURES_ACTION = "iamauth_show_failures"
 ACKNOWLEDGE_ACTION = "iamauth_acknowledge"
 MAX_CLUSTERS_PER_DIGEST = 10  # 4 blocks each, within Block Kit's 50
-DIGEST_FIXES = 3  # fix lines per cluster, most frequent cause first
+DIGEST_FIXES = 3
+_USER_ID = re.compile(
+    r"[UW][A-Z0-9]{2,20}"
+)  # only a Slack user id is shown as a mention  # fix lines per cluster, most frequent cause first
 
 _ICONS = {
     NoticeKind.FIRING: ":rotating_light:",
@@ -103,57 +116,127 @@ def _fix_lines(item: ClusterNotices, active: Sequence[Notice]) -> str:
     return "\n".join(lines)
 
 
-def digest_blocks(
-    items: Sequence[ClusterNotices], evaluated_to: datetime
-) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for one channel's digest."""
-    shown = list(items[:MAX_CLUSTERS_PER_DIGEST])
-    firing = sum(1 for i in items for n in i.notices if n.kind is not NoticeKind.RESOLVED)
-    title = "IAM auth alerts" if firing else "IAM auth alerts resolved"
-    blocks: list[Block] = [HeaderBlock(text=title)]
-    fallback = []
-    for item in shown:
-        cluster = escape(str(item.cluster))
-        lines = [notice_line(n) for n in item.notices]
-        blocks.append(section(f"*{cluster}*\n" + "\n".join(lines)))
-        fallback += [
-            f"{item.cluster} {n.family.value} {n.kind.value} ({n.count})" for n in item.notices
-        ]
-        active = [n for n in item.notices if n.kind is not NoticeKind.RESOLVED]
-        if active:
-            detail = _log_detail(item)
-            hints = _fix_lines(item, active)
-            blocks.append(context("\n".join(x for x in (detail, hints) if x)))
-            window = format_duration(max(n.threshold.window for n in active) * 3)
-            blocks.append(
-                ActionsBlock(
-                    elements=[
-                        ButtonElement(
-                            text="Acknowledge",
-                            action_id=ACKNOWLEDGE_ACTION,
-                            value=str(item.cluster),
-                        ),
-                        ButtonElement(
-                            text="Silence 1h", action_id=SILENCE_ACTION, value=str(item.cluster)
-                        ),
-                        ButtonElement(
-                            text="Show failures",
-                            action_id=SHOW_FAILURES_ACTION,
-                            value=json.dumps({"cluster": str(item.cluster), "window": window}),
-                        ),
-                    ]
-                )
+def part_of(
+    item: ClusterNotices,
+    previous: Mapping[str, Any] | None = None,
+    acknowledged: tuple[str, datetime] | None = None,
+) -> dict[str, Any]:
+    """A cluster's part of an alert message, as the message's row stores it (JSON): its line per
+    family, `item`'s notices replacing those of their families in `previous` (the part as last
+    shown, None for a new message); its log detail and fixes while a family breaches; who
+    acknowledged it (a checked user id, and when)."""
+    before = previous or {}
+    lines = {f: (line, short) for f, line, short in before.get("lines", [])}
+    firing = set(before.get("firing", []))
+    for n in item.notices:
+        lines[n.family.value] = (
+            notice_line(n),
+            f"{item.cluster} {n.family.value} {n.kind.value} ({n.count})",
+        )
+        (firing.discard if n.kind is NoticeKind.RESOLVED else firing.add)(n.family.value)
+    active = [n for n in item.notices if n.kind is not NoticeKind.RESOLVED]
+    detail, window = before.get("detail"), before.get("window")
+    # A refresh of the counts reads no log (log_window empty): the detail shown stays.
+    if active and (item.log_window or detail is None):
+        log_detail = _log_detail(item)
+        detail = "\n".join(x for x in (log_detail, _fix_lines(item, active)) if x)
+        window = format_duration(max(n.threshold.window for n in active) * 3)
+    return {
+        "cluster": str(item.cluster),
+        "lines": [[f, line, short] for f, (line, short) in lines.items()],
+        "firing": sorted(firing),
+        "detail": detail,
+        "window": window,
+        "acknowledged": [acknowledged[0], acknowledged[1].isoformat()] if acknowledged else None,
+    }
+
+
+def _part_blocks(part: Mapping[str, Any]) -> list[Block]:
+    cluster = str(part["cluster"])
+    lines = [line for _, line, _ in part["lines"]]
+    blocks: list[Block] = [section(f"*{escape(cluster)}*\n" + "\n".join(lines))]
+    if part["firing"]:
+        notes = (
+            [MarkdownTextObject(text=shorten(part["detail"], MAX_SECTION_TEXT))]
+            if part["detail"]
+            else []
+        )
+        if part["acknowledged"] and _USER_ID.fullmatch(part["acknowledged"][0]):
+            user, at = part["acknowledged"]
+            notes.append(
+                MarkdownTextObject(text=acknowledgement_line(user, datetime.fromisoformat(at)))
             )
-        blocks.append(DividerBlock())
-    if len(items) > len(shown):
-        blocks.append(section(f"…and {len(items) - len(shown)} more clusters changed."))
+        if notes:
+            blocks.append(ContextBlock(elements=notes))
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ACTION, value=cluster),
+                    ButtonElement(text="Silence 1h", action_id=SILENCE_ACTION, value=cluster),
+                    ButtonElement(
+                        text="Show failures",
+                        action_id=SHOW_FAILURES_ACTION,
+                        value=json.dumps({"cluster": cluster, "window": part["window"]}),
+                    ),
+                ]
+            )
+        )
+    blocks.append(DividerBlock())
+    return blocks
+
+
+def compose(
+    parts: Sequence[Mapping[str, Any]], evaluated_to: datetime, more: int = 0
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) of an alert message from its parts (part_of), in order."""
+    title = "IAM auth alerts" if any(p["firing"] for p in parts) else "IAM auth alerts resolved"
+    blocks: list[Block] = [HeaderBlock(text=title)]
+    for part in parts:
+        blocks += _part_blocks(part)
+    if more:
+        blocks.append(section(f"…and {more} more clusters changed."))
     blocks.append(
         context(
             f"From CloudWatch metrics up to {evaluated_to:%Y-%m-%d %H:%M} UTC "
             "(they arrive a few minutes late). `/iamauth watches` lists what is watched."
         )
     )
+    fallback = [short for p in parts for _, _, short in p["lines"]]
     return shorten(f"{title}: " + "; ".join(fallback), 3000), blocks
+
+
+def digest_blocks(
+    items: Sequence[ClusterNotices], evaluated_to: datetime
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) for one channel's digest."""
+    shown = list(items[:MAX_CLUSTERS_PER_DIGEST])
+    return compose([part_of(item) for item in shown], evaluated_to, len(items) - len(shown))
+
+
+class AlertMessageView:
+    """The digest pipeline's MessageView (bot/services/alerting/ports.py)."""
+
+    @staticmethod
+    def part(
+        item: ClusterNotices,
+        previous: Mapping[str, Any] | None,
+        acknowledged: tuple[str, datetime] | None,
+    ) -> dict[str, Any]:
+        return part_of(item, previous, acknowledged)
+
+    @staticmethod
+    def message(
+        parts: Sequence[Mapping[str, Any]], evaluated_to: datetime
+    ) -> tuple[str, list[dict[str, Any]]]:
+        return message_payload(parts, evaluated_to)
+
+
+def message_payload(
+    parts: Sequence[Mapping[str, Any]], evaluated_to: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    """compose as the outbox holds it: the blocks as JSON-ready dicts."""
+    text, blocks = compose(parts, evaluated_to)
+    return text, [block.to_dict() for block in blocks]
 
 
 def digest_payload(

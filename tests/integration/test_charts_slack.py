@@ -165,9 +165,11 @@ def test_resolved_digest_has_no_chart(
     runner = digest_pipeline(aws, runtime.store, [invalid_token_watch()], clock=runtime.clock)
     runner.tick(now + timedelta(minutes=3))
     runner.tick(now + timedelta(minutes=20))  # no points after `now`: resolved
-    assert deliverer.deliver_pending() == 2
-    firing, resolved = runtime.store.outbox()
+    assert deliverer.deliver_pending() == 3  # the digest; then edited, and replied to, resolved
+    firing, edit, resolved = runtime.store.outbox()
+    assert [r.kind for r in (firing, edit, resolved)] == ["post", "update", "reply"]
     assert firing.chart is not None
+    assert edit.chart is None
     assert resolved.chart is None
     assert len(slack.uploaded(C1)) == 1
 

@@ -200,15 +200,16 @@ def test_a_channels_digests_stay_in_order_behind_one_that_waits(
     firing(aws, runtime, now, {"prod-db": C1}, minutes=range(-20, 1))
     slack.rate_limit(C1, retry_after=3600)
     tick(job, clock, now, 0)
-    tick(job, clock, now, 20)  # resolved: a second digest for C1, behind the first
-    assert [r.status for r in runtime.store.outbox()] == ["pending", "pending"]
+    tick(job, clock, now, 20)  # resolved: an edit and a reply for C1, behind the digest
+    assert [r.status for r in runtime.store.outbox()] == ["pending"] * 3
     assert slack.channel_messages(C1) == []
     slack.heal()
     tick(job, clock, now, 61)
-    texts = [m["text"] for m in slack.channel_messages(C1)]
-    assert len(texts) == 2
-    assert "firing" in texts[0]
-    assert texts[1].startswith("IAM auth alerts resolved")
+    digest, reply = slack.channel_messages(C1)
+    assert reply["thread_ts"] == digest["ts"]  # the digest was posted before its reply
+    assert len(slack.updated(C1)) == 1  # edited once, after it was posted
+    assert digest["text"].startswith("IAM auth alerts resolved")
+    assert reply["text"].startswith("IAM auth alerts resolved")
 
 
 # The clock process itself --------------------------------------------------------------------

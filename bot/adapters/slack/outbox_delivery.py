@@ -14,6 +14,11 @@ a crash before posting loses nothing: the row stays pending and is posted later.
 - **Transient failures are retried at every tick** (a jittered pause of at most half a tick, or
   Slack's Retry-After) until the row is older than `max_age`: then it is marked expired, logged and
   counted. Errors another try cannot fix mark the row failed at once.
+- **Alert messages are edited in place** (bot/services/alerting/in_place.py): an UPDATE row edits
+  its message (chat.update: idempotent, so an unsure attempt is simply tried again), a REPLY row
+  posts in its thread (searched for in the thread when unsure). A message never posted, or
+  deleted by a person (`message_not_found`), is posted again by its next edit, with that row's
+  key: the row is then a post like any other, and later rows follow the message to its new ts.
 - **Channels are delivered concurrently** (at most WORKERS at once), each channel's rows in order:
   one channel's Retry-After, outage or error never delays or stops another's.
 """
@@ -41,8 +46,8 @@ from bot.adapters.slack.delivery_policy import (
 from bot.adapters.slack.files import Png, UploadError, upload_png
 from bot.adapters.slack.web_client import DELIVERY_CALL_SECONDS
 from bot.adapters.store.fence import Fence, LeaseLost
-from bot.adapters.store.repo import OutboxItem, Store
-from bot.ops.telemetry import DIGESTS_EXPIRED, DIGESTS_POSTED
+from bot.adapters.store.repo import REPLY, UPDATE, OutboxItem, Store
+from bot.ops.telemetry import DIGESTS_EXPIRED, DIGESTS_POSTED, DIGESTS_UPDATED
 
 EVENT_TYPE = "iamauth_digest"
 WORKERS = 8
@@ -50,6 +55,8 @@ WORKERS = 8
 # writes around it. A post starts only while a whole call still fits in the claim.
 CLAIM_TTL = timedelta(seconds=DELIVERY_CALL_SECONDS + 5)
 HISTORY_MARGIN = timedelta(minutes=1)  # Slack's clock and this host's may differ
+# chat.update's answers when the message is no longer there to edit: it is posted again.
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})
 # Draws a digest's chart from the spec its outbox row stores (bot/views/chart_files.py).
 ChartDrawer = Callable[[Mapping[str, Any]], Png]
 log = logging.getLogger(__name__)
@@ -142,15 +149,20 @@ class Deliverer:
         claimed = time.monotonic()
         if now - claim.created_at > self.max_age:
             return self._expire(claim, now)
-        if claim.unsure_since is not None:
+        message_ts = self.store.message_ts(claim.message_key) if claim.message_key else None
+        # An edit of a message that is there: idempotent, tried again without looking.
+        editing = claim.kind == UPDATE and message_ts is not None
+        # A reply goes in its message's thread; one whose message was never posted, on its own.
+        thread_ts = message_ts if claim.kind == REPLY else None
+        if claim.unsure_since is not None and not editing:
             try:
-                ts = self._find_posted(claim, claim.unsure_since)
+                ts = self._find_posted(claim, claim.unsure_since, thread_ts)
             except Unanswered as unanswered:
                 self._retry(claim, unanswered.failure, "reading the history")
                 return Outcome.WAIT
             if ts is not None:
                 log.info("outbox %s was posted before (ts %s); marking it sent", claim.id, ts)
-                self.store.mark_sent(claim.id, ts, self.clock())
+                self._mark_posted(claim, ts)
                 return Outcome.SETTLED
             now = self.clock()
             if not self.store.confirm(claim, now, now + CLAIM_TTL, fence):
@@ -160,9 +172,37 @@ class Deliverer:
             # Stopped (frozen, paused) since the claim: another process may be trying it now.
             self.store.retry_later(claim, "claim lapsed", self.clock(), maybe_posted=False)
             return Outcome.WAIT
-        return self._post(claim)
+        if editing and message_ts is not None:
+            return self._edit(claim, message_ts)
+        return self._post(claim, thread_ts)
 
-    def _post(self, item: OutboxItem) -> Outcome:
+    def _mark_posted(self, item: OutboxItem, ts: str) -> None:
+        """A post of the row is in the channel at `ts`: an edit that posted its message again
+        moves the message there."""
+        moved = item.message_key if item.kind != REPLY else None
+        self.store.mark_sent(item.id, ts, self.clock(), message=moved)
+
+    def _edit(self, item: OutboxItem, ts: str) -> Outcome:
+        try:
+            self.client.chat_update(channel=item.channel, ts=ts, text=item.text, blocks=item.blocks)
+        except SLACK_FAILURES as error:
+            failure = failure_of(error)
+            if failure.code in MESSAGE_GONE and item.message_key:
+                # Deleted by a person (or never there): posted again, in this same attempt.
+                log.info("outbox %s: the message at %s is gone; posting it again", item.id, ts)
+                self.store.message_gone(item.message_key, ts)
+                return self._post(item, None)
+            if not failure.permanent:
+                self._retry(item, failure, "editing")
+                return Outcome.WAIT
+            log.warning("outbox %s to %s failed for good: %s", item.id, item.channel, failure.code)
+            self.store.give_up(item, "failed", failure.code)
+            return Outcome.SETTLED
+        self.store.mark_sent(item.id, ts, self.clock())
+        DIGESTS_UPDATED.inc()
+        return Outcome.POSTED
+
+    def _post(self, item: OutboxItem, thread_ts: str | None = None) -> Outcome:
         try:
             response = self.client.chat_postMessage(
                 channel=item.channel,
@@ -170,6 +210,7 @@ class Deliverer:
                 blocks=item.blocks,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"outbox_key": item.key}},
                 unfurl_links=False,
+                thread_ts=thread_ts,  # None: not in a thread (the SDK leaves it out)
             )
         except SLACK_FAILURES as error:
             failure = failure_of(error)
@@ -180,12 +221,12 @@ class Deliverer:
             self.store.give_up(item, "failed", failure.code)
             return Outcome.SETTLED
         ts = str(response.get("ts"))
-        self.store.mark_sent(item.id, ts, self.clock())
+        self._mark_posted(item, ts)
         DIGESTS_POSTED.inc()
         if item.chart and self.draw_chart is not None:
             # After mark_sent: a failed chart is logged and never re-posts the digest.
             channel = str(response.get("channel") or item.channel)
-            self._post_chart(self.draw_chart, channel, ts, item.chart)
+            self._post_chart(self.draw_chart, channel, thread_ts or ts, item.chart)
         return Outcome.POSTED
 
     def _post_chart(
@@ -229,18 +270,32 @@ class Deliverer:
         DIGESTS_EXPIRED.inc()
         return Outcome.SETTLED
 
-    def _find_posted(self, item: OutboxItem, since: datetime) -> str | None:
-        """The ts of the message carrying the row's key, if the channel shows it since `since`."""
+    def _find_posted(
+        self, item: OutboxItem, since: datetime, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of the message carrying the row's key, if the channel (or the thread of
+        `thread_ts`) shows it since `since`."""
         oldest = (since - HISTORY_MARGIN).timestamp()
         cursor: str | None = None
         try:
             while True:
-                page: Any = self.client.conversations_history(
-                    channel=item.channel,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
+                page: Any = (
+                    self.client.conversations_replies(
+                        channel=item.channel,
+                        ts=thread_ts,
+                        oldest=f"{oldest:.6f}",
+                        include_all_metadata=True,
+                        limit=200,
+                        cursor=cursor,
+                    )
+                    if thread_ts
+                    else self.client.conversations_history(
+                        channel=item.channel,
+                        oldest=f"{oldest:.6f}",
+                        include_all_metadata=True,
+                        limit=200,
+                        cursor=cursor,
+                    )
                 )
                 for message in page.get("messages", []):
                     payload = (message.get("metadata") or {}).get("event_payload") or {}

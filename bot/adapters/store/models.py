@@ -63,6 +63,8 @@ class AlertStateRow(Base):
     # (an escalation, the resolution), that is while acknowledged_at > notified_at.
     acknowledged_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The message announcing this episode (alert_messages.key), edited in place as it changes.
+    message_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class SilenceRow(Base):
@@ -107,6 +109,26 @@ class OutboxRow(Base):
     # The start of the first attempt whose outcome is unknown (it may have been posted): the
     # channel's history from then on is searched before posting again. None: surely not posted.
     unsure_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the row does to its alert message (message_key): `post` it, `update` it in place, or
+    # `reply` in its thread; a row without a message is a post of its own.
+    kind: Mapped[str] = mapped_column(String(8), default="post", server_default="post")
+    message_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AlertMessageRow(Base):
+    """One Slack message announcing alert episodes (of the clusters that fired together in a
+    channel), edited in place as they change: its parts as last shown, one per cluster, so one can
+    change and the others stay; its ts once posted (a re-post after a person deleted it moves it)."""
+
+    __tablename__ = "alert_messages"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    evaluated_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LeaseRow(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.store.db import make_engine, migrate
 from bot.adapters.store.fence import Fence, give_back, renew, rowcount, take
 from bot.adapters.store.models import (
+    AlertMessageRow,
     AlertStateRow,
     AuditRow,
     HeartbeatRow,
@@ -35,6 +36,8 @@ from bot.domain.records import Family
 from bot.domain.watches import Watch
 
 _SPACES = frozenset("\t\n\r\v\f")
+# What an outbox row does to its alert message (OutboxRow.kind).
+POST, UPDATE, REPLY = "post", "update", "reply"
 log = logging.getLogger(__name__)
 
 
@@ -69,13 +72,45 @@ class OutboxItem:
     # When an attempt that may have been posted began (search the history from then), or None.
     unsure_since: datetime | None = None
     last_error: str | None = None
+    kind: str = POST  # what the row does to its alert message: POST, UPDATE or REPLY
+    message_key: str | None = None
 
 
 def _outbox_item(r: OutboxRow) -> OutboxItem:
     return OutboxItem(
         r.id, r.key, r.channel, r.text, r.blocks, r.created_at, r.attempts, r.chart,
-        r.unsure_since, r.last_error,
+        r.unsure_since, r.last_error, r.kind or POST, r.message_key,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MessagePart:
+    """One cluster's part of an alert message: its watch, the count of each family it shows,
+    and its rendering as the renderer stores it (opaque here)."""
+
+    watch_key: str
+    counts: Mapping[str, int]
+    view: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """A message announcing alert episodes, edited in place: its parts as last shown."""
+
+    key: str
+    channel: str
+    parts: tuple[MessagePart, ...]
+    evaluated_to: datetime
+    updated_at: datetime
+    ts: str | None = None  # once posted
+
+
+def _alert_message(row: AlertMessageRow) -> AlertMessage:
+    parts = tuple(
+        MessagePart(str(p["watch_key"]), dict(p.get("counts") or {}), dict(p.get("view") or {}))
+        for p in row.parts
+    )
+    return AlertMessage(row.key, row.channel, parts, row.evaluated_to, row.updated_at, row.ts)
 
 
 # No attempt under way: the claim columns of a row between attempts.
@@ -116,6 +151,8 @@ class Digest:
     text: str
     blocks: list[dict[str, Any]]
     chart: dict[str, Any] | None = None  # drawn and posted in the digest's thread
+    kind: str = POST
+    message: str | None = None  # the alert message it posts, updates or replies under
 
 
 def _threshold_to_json(t: Threshold) -> dict[str, Any]:
@@ -163,6 +200,7 @@ def _alert_state(row: AlertStateRow) -> AlertState:
     return AlertState(
         Status(row.status), row.since, row.notified_at, row.notified_count, row.peak,
         row.acknowledged_by if acked else None, row.acknowledged_at if acked else None,
+        row.message_key,
     )  # fmt: skip
 
 
@@ -181,6 +219,8 @@ def _pending(digest: Digest, now: datetime) -> OutboxRow:
         created_at=now,
         status="pending",
         attempts=0,
+        kind=digest.kind,
+        message_key=digest.message,
     )
 
 
@@ -196,6 +236,25 @@ def _add_audit(session: Session, entry: AuditEntry | None) -> None:
                 detail=storable(entry.detail, 500),
             )
         )
+
+
+def _save_message(session: Session, message: AlertMessage) -> None:
+    """Its parts as the tick rendered them; its ts is the sender's (mark_sent), never the tick's."""
+    parts = [
+        {"watch_key": p.watch_key, "counts": dict(p.counts), "view": dict(p.view)}
+        for p in message.parts
+    ]
+    row = session.get(AlertMessageRow, message.key)
+    if row is None:
+        session.add(
+            AlertMessageRow(
+                key=message.key, channel=message.channel, ts=None, parts=parts,
+                evaluated_to=message.evaluated_to, created_at=message.updated_at,
+                updated_at=message.updated_at,
+            )
+        )  # fmt: skip
+        return
+    row.parts, row.evaluated_to, row.updated_at = parts, message.evaluated_to, message.updated_at
 
 
 # What an unwatch owes the watch's channel, given the watch and its alert states: a last digest.
@@ -328,8 +387,10 @@ class Store:
         *,
         stale_keys: Iterable[str] = (),
         fence: Fence | None = None,
+        messages: Iterable[AlertMessage] = (),
     ) -> list[int]:
-        """State transitions and the digests they owe, in one transaction: both or neither.
+        """State transitions, the digests they owe and the alert messages as they will show, in
+        one transaction: all or nothing.
         With a fence, only while its lease holds (else LeaseLost, and nothing is written): a
         scheduler that lost the lead mid-tick must not write the digests its successor writes."""
         with self.session() as session, session.begin():
@@ -343,6 +404,7 @@ class Store:
                 row.status = state.status.value
                 row.since, row.notified_at = state.since, state.notified_at
                 row.notified_count, row.peak, row.updated_at = state.notified_count, state.peak, now
+                row.message_key = state.message
                 # The acknowledgement is the clicker's, never the tick's to write: it lapses by
                 # itself at the next notice (see _acknowledged), and one clicked while this
                 # tick ran is kept.
@@ -350,6 +412,8 @@ class Store:
                     row.acknowledged_by = row.acknowledged_at = None
             for key in stale_keys:
                 session.execute(delete(AlertStateRow).where(AlertStateRow.watch_key == key))
+            for message in messages:
+                _save_message(session, message)
             rows = [_pending(d, now) for d in digests]
             session.add_all(rows)
             session.flush()
@@ -445,13 +509,47 @@ class Store:
             if row is not None:
                 row.attempts += 1
 
-    def mark_sent(self, outbox_id: int, ts: str | None, now: datetime) -> None:
-        """Posted (by whichever attempt): recorded even when the claim was lost meanwhile."""
+    def mark_sent(
+        self, outbox_id: int, ts: str | None, now: datetime, *, message: str | None = None
+    ) -> None:
+        """Posted (by whichever attempt): recorded even when the claim was lost meanwhile. With
+        `message`, the row posted that alert message (first, or again): it is at `ts` now."""
         with self.session() as session, session.begin():
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == outbox_id, OutboxRow.status == "pending")
                 .values(status="sent", ts=ts, sent_at=now, **_UNCLAIMED)
+                .execution_options(synchronize_session=False)
+            )
+            if message is not None and ts is not None:
+                session.execute(
+                    update(AlertMessageRow)
+                    .where(AlertMessageRow.key == message)
+                    .values(ts=ts)
+                    .execution_options(synchronize_session=False)
+                )
+
+    def alert_messages(self, keys: Iterable[str]) -> dict[str, AlertMessage]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        with self.session() as session:
+            rows = session.scalars(select(AlertMessageRow).where(AlertMessageRow.key.in_(wanted)))
+            return {row.key: _alert_message(row) for row in rows}
+
+    def message_ts(self, key: str) -> str | None:
+        """Where the alert message is in its channel, or None: not posted (yet, or for good)."""
+        with self.session() as session:
+            row = session.get(AlertMessageRow, key)
+            return row.ts if row is not None else None
+
+    def message_gone(self, key: str, ts: str) -> None:
+        """The message at `ts` was deleted in Slack: the next row that edits it posts it again."""
+        with self.session() as session, session.begin():
+            session.execute(
+                update(AlertMessageRow)
+                .where(AlertMessageRow.key == key, AlertMessageRow.ts == ts)
+                .values(ts=None)
                 .execution_options(synchronize_session=False)
             )
 

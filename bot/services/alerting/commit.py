@@ -3,12 +3,12 @@ leader's fence (bot/adapters/store/fence.py): a scheduler that lost the lead mid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.adapters.store.fence import Fence
-from bot.adapters.store.repo import Digest
-from bot.services.alerting.evaluate import Evaluation
+from bot.adapters.store.repo import AlertMessage, Digest
+from bot.domain.alerts import AlertState, StateKey
 from bot.services.alerting.group import ChannelDigest
 from bot.services.alerting.ports import AlertStore, RenderDigest
 
@@ -21,12 +21,13 @@ def outbox_digest(digest: ChannelDigest, render: RenderDigest, end: datetime) ->
 
 def commit(
     store: AlertStore,
-    evaluation: Evaluation,
+    states: Mapping[StateKey, AlertState],
     digests: Sequence[Digest],
     now: datetime,
     *,
     stale: Sequence[str],
     fence: Fence | None,
+    messages: Sequence[AlertMessage] = (),
 ) -> list[int]:
     """The outbox ids of `digests`; LeaseLost (nothing written) once `fence` no longer holds."""
-    return store.commit_tick(evaluation.changed, digests, now, stale_keys=stale, fence=fence)
+    return store.commit_tick(states, digests, now, stale_keys=stale, fence=fence, messages=messages)

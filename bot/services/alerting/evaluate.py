@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.address import Address
-from bot.domain.alerts import AlertState, Notice, StateKey, observe, step
+from bot.domain.alerts import AlertState, Notice, Observation, StateKey, observe, step
 from bot.domain.metrics import FAMILY_METRICS, Series, window_counts
 from bot.domain.watches import Watch
 
@@ -19,6 +19,8 @@ Metrics = Mapping[Address, Mapping[str, Series]]  # per cluster, per metric name
 class Evaluation:
     changed: dict[StateKey, AlertState] = field(default_factory=dict)  # states to write
     notices: list[tuple[Watch, Notice]] = field(default_factory=list)  # in watch order
+    # What each threshold's windows showed this tick (the counts an alert message shows).
+    observed: dict[StateKey, Observation] = field(default_factory=dict)
 
 
 def evaluate(
@@ -42,10 +44,11 @@ def evaluate(
             counts = window_counts(series, end, threshold.window, threshold.periods)
             key = (watch.key, threshold.family)
             before = states.get(key, AlertState())
+            result.observed[key] = observation = observe(threshold, counts, end)
             after, notice = step(
                 before,
                 threshold,
-                observe(threshold, counts, end),
+                observation,
                 now,
                 repeat=watch.repeat,
                 send_resolved=watch.send_resolved,

@@ -3,7 +3,7 @@ clusters that changed there."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.address import Address
@@ -38,21 +38,30 @@ class ChannelDigest:
     # In the order the tick met them (a chart is chosen in that order); listed sorted.
     clusters: tuple[ClusterNotices, ...]
     chart: DigestChart | None = None  # enrich picks it
+    # The alert message whose episodes these notices go on (edited in place, replied to in its
+    # thread: in_place.py); None: they start a message of their own.
+    message: str | None = None
 
     def listed(self) -> list[ClusterNotices]:
         """The clusters as the digest lists them: by their address."""
         return sorted(self.clusters, key=lambda item: str(item.cluster))
 
 
-def group(notices: Sequence[tuple[Watch, Notice]]) -> list[ChannelDigest]:
-    """One digest per channel, in the order their first notice came."""
-    by_channel: dict[str, dict[Address, list[Notice]]] = {}
+def group(
+    notices: Sequence[tuple[Watch, Notice]],
+    message_of: Callable[[Watch], str | None] = lambda watch: None,
+) -> list[ChannelDigest]:
+    """One digest per channel and alert message (`message_of` a watch's open one), in the order
+    their first notice came."""
+    by_channel: dict[tuple[str, str | None], dict[Address, list[Notice]]] = {}
     for watch, notice in notices:
-        by_channel.setdefault(watch.channel, {}).setdefault(watch.cluster, []).append(notice)
+        place = (watch.channel, message_of(watch))
+        by_channel.setdefault(place, {}).setdefault(watch.cluster, []).append(notice)
     return [
         ChannelDigest(
             channel,
             tuple(ClusterNotices(cluster, tuple(found)) for cluster, found in clusters.items()),
+            message=message,
         )
-        for channel, clusters in by_channel.items()
+        for (channel, message), clusters in by_channel.items()
     ]

@@ -8,11 +8,13 @@ start and written once, states and digests together, at the end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.adapters.store.fence import Fence
+from bot.adapters.store.repo import AlertMessage
 from bot.domain.access import AccessPolicy
 from bot.domain.alerts import Notice
 from bot.domain.metrics import METRICS_DELAY
@@ -27,9 +29,16 @@ from bot.services.alerting.collect import (
 )
 from bot.services.alerting.commit import commit, outbox_digest
 from bot.services.alerting.enrich import DETAIL_BUDGET_SECONDS, enrich
-from bot.services.alerting.evaluate import Evaluation, evaluate
+from bot.services.alerting.evaluate import evaluate
 from bot.services.alerting.group import group
-from bot.services.alerting.ports import AlertStore, AwsReads, ClusterNames, RenderDigest
+from bot.services.alerting.in_place import InPlace, Outgoing, open_message
+from bot.services.alerting.ports import (
+    AlertStore,
+    AwsReads,
+    ClusterNames,
+    MessageView,
+    RenderDigest,
+)
 from bot.services.served_watches import Skipped
 
 log = logging.getLogger(__name__)
@@ -61,6 +70,8 @@ class DigestPipeline:
         policy: AccessPolicy | None = None,
         metrics_delay: timedelta = METRICS_DELAY,
         detail_budget_seconds: float = DETAIL_BUDGET_SECONDS,
+        messages: MessageView | None = None,
+        new_key: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         self.store = store
         self.reads = reads
@@ -72,6 +83,8 @@ class DigestPipeline:
         self.policy = policy or AccessPolicy()
         self.metrics_delay = metrics_delay
         self.detail_budget_seconds = detail_budget_seconds
+        # Without a message view, every digest is a message of its own (nothing edited in place).
+        self.in_place = InPlace(render, messages, new_key) if messages is not None else None
 
     def tick(self, now: datetime | None = None, *, fence: Fence | None = None) -> TickResult:
         """With a fence, every write is the leader's only (LeaseLost otherwise, nothing written)."""
@@ -81,7 +94,7 @@ class DigestPipeline:
         _log_skipped(served.skipped)
         if not served.watches:
             if served.stale:
-                commit(self.store, Evaluation(), [], now, stale=served.stale, fence=fence)
+                commit(self.store, {}, [], now, stale=served.stale, fence=fence)
             return TickResult(skipped=served.skipped)
         # Metrics arrive late: evaluate windows that ended `metrics_delay` ago.
         end = floor_minute(now - self.metrics_delay)
@@ -93,14 +106,33 @@ class DigestPipeline:
 
         evaluation = evaluate(served.watches, served.states, metrics, silences, end, now)
         history = chart_history(self.reads, evaluation.notices, charted)
-        digests = enrich(
-            self.reads, group(evaluation.notices), history, end, budget=self.detail_budget_seconds
-        )
-        outbox = [outbox_digest(digest, self.render, end) for digest in digests]
+        messages: Mapping[str, AlertMessage] = {}
+        if self.in_place is not None:
+            states = served.states
+            messages = self.store.alert_messages({s.message for s in states.values() if s.message})
+            digests = group(evaluation.notices, lambda watch: open_message(watch, states))
+        else:
+            digests = group(evaluation.notices)
+        digests = enrich(self.reads, digests, history, end, budget=self.detail_budget_seconds)
+        if self.in_place is not None:
+            out = self.in_place.outgoing(
+                digests, messages, served.watches, served.states, evaluation, end, now
+            )
+        else:
+            out = Outgoing(
+                [outbox_digest(d, self.render, end) for d in digests], [], evaluation.changed
+            )
         result = TickResult(evaluated, len(clusters), evaluation.notices, skipped=served.skipped)
         result.outbox_ids = commit(
-            self.store, evaluation, outbox, now, stale=served.stale, fence=fence
+            self.store,
+            out.states,
+            out.digests,
+            now,
+            stale=served.stale,
+            fence=fence,
+            messages=out.messages,
         )
+        outbox = out.digests
         if result.notices:
             log.info(
                 "tick %s: %d notices, %d digests", end.isoformat(), len(result.notices), len(outbox)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.adapters.store.fence import Fence
-from bot.adapters.store.repo import Digest
+from bot.adapters.store.repo import AlertMessage, Digest
 from bot.domain.address import Address
 from bot.domain.alerts import AlertState, StateKey
 from bot.domain.metrics import Series
@@ -25,12 +25,34 @@ from bot.services.served_watches import WatchSource as WatchSource
 RenderDigest = Callable[[Sequence[ClusterNotices], datetime], tuple[str, list[dict[str, Any]]]]
 
 
+class MessageView(Protocol):
+    """The renderer of alert messages edited in place (bot/views/digest.py): a cluster's part
+    as stored (JSON), and the whole message from its parts."""
+
+    def part(
+        self,
+        item: ClusterNotices,
+        previous: Mapping[str, Any] | None,
+        acknowledged: tuple[str, datetime] | None,
+    ) -> dict[str, Any]:
+        """`item`'s part, its notices replacing what `previous` showed of their families."""
+        ...
+
+    def message(
+        self, parts: Sequence[Mapping[str, Any]], evaluated_to: datetime
+    ) -> tuple[str, list[dict[str, Any]]]: ...
+
+
 class AlertStore(WatchSource, Protocol):
     def write_held_audit(self) -> None:
         """Audit entries held while the database was down, written before anything else."""
         ...
 
     def alert_states(self) -> dict[StateKey, AlertState]: ...
+
+    def alert_messages(self, keys: Iterable[str]) -> Mapping[str, AlertMessage]:
+        """The alert messages `keys` as last shown (those still stored)."""
+        ...
 
     def active_silences(self, now: datetime) -> Collection[Address]: ...
 
@@ -42,8 +64,10 @@ class AlertStore(WatchSource, Protocol):
         *,
         stale_keys: Iterable[str] = (),
         fence: Fence | None = None,
+        messages: Iterable[AlertMessage] = (),
     ) -> list[int]:
-        """States, digests (the outbox) and the removal of stale states, in one transaction;
+        """States, digests (the outbox), alert messages and the removal of stale states, in one
+        transaction;
         with a fence, only while its lease holds (else LeaseLost, nothing written)."""
         ...
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.adapters.aws.errors import AwsError, AwsUnreachable
 from bot.adapters.store.fence import Fence, LeaseLost
-from bot.adapters.store.repo import Digest
+from bot.adapters.store.repo import AlertMessage, Digest
 from bot.domain.address import Address, parse_address
 from bot.domain.alerts import AlertState, StateKey, Threshold
 from bot.domain.metrics import FAMILY_METRICS, Series
@@ -65,6 +65,7 @@ class MemoryStore:
     outbox: list[Digest] = field(default_factory=list)
     commits: int = 0
     held_audit_writes: int = 0
+    messages: dict[str, AlertMessage] = field(default_factory=dict)
 
     def write_held_audit(self) -> None:
         self.held_audit_writes += 1
@@ -74,6 +75,9 @@ class MemoryStore:
 
     def alert_states(self) -> dict[StateKey, AlertState]:
         return dict(self.states)
+
+    def alert_messages(self, keys: Iterable[str]) -> dict[str, AlertMessage]:
+        return {k: self.messages[k] for k in keys if k in self.messages}
 
     def active_silences(self, now: datetime) -> Collection[Address]:
         return {cluster for cluster, until in self.silences.items() if until > now}
@@ -86,11 +90,13 @@ class MemoryStore:
         *,
         stale_keys: Iterable[str] = (),
         fence: Fence | None = None,
+        messages: Iterable[AlertMessage] = (),
     ) -> list[int]:
         if fence is not None and fence.epoch != self.epoch:
             raise LeaseLost(f"epoch {fence.epoch} is no longer held")
         self.commits += 1
         self.states.update(states)
+        self.messages.update({m.key: m for m in messages})
         stale = set(stale_keys)
         self.states = {k: s for k, s in self.states.items() if k[0] not in stale}
         first = len(self.outbox) + 1
