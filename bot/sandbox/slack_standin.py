@@ -56,6 +56,7 @@ class Fault:
     calls: int | None = None
     accept: bool = False  # the call takes effect (a post is in the channel) before failing
     drop: bool = False  # no answer at all: the connection is closed
+    hang: float = 0.0  # seconds the answer is held back (a caller killed meanwhile never gets it)
 
     def matches(self, recorded: Recorded) -> bool:
         return (
@@ -120,6 +121,8 @@ class SlackStandIn:
                 with stand_in._changed:
                     stand_in.requests.append(recorded)
                     stand_in._changed.notify_all()
+                if fault is not None and fault.hang:
+                    time.sleep(fault.hang)
                 if fault is not None and fault.drop:
                     self.close_connection = True
                     return
@@ -184,6 +187,13 @@ class SlackStandIn:
     def accept_then_drop(self, calls: int = 1, method: str = "chat.postMessage") -> Fault:
         """The call is made (a post shows in the channel), then the connection closes unanswered."""
         return self._inject(Fault(method=method, calls=calls, accept=True, drop=True))
+
+    def accept_then_hang(
+        self, seconds: float, calls: int = 1, method: str = "chat.postMessage"
+    ) -> Fault:
+        """The call is made (a post shows in the channel), then its answer is held for `seconds`
+        and never comes (the connection closes): a caller can be killed in between."""
+        return self._inject(Fault(method=method, calls=calls, accept=True, drop=True, hang=seconds))
 
     def accept_then_fail(
         self, status: int = 500, calls: int = 1, method: str = "chat.postMessage"
