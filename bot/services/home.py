@@ -78,7 +78,7 @@ class HomeRow:
     channels: tuple[str, ...]  # where its digests go
     state: HomeState
     firing: tuple[Family, ...]  # families firing now (also under a silence)
-    last_fired: datetime | None  # start of its current (or not yet resolved) episode
+    last_fired: datetime | None  # start of its latest episode, ended or not
     silenced_until: datetime | None
     acknowledged_by: str | None  # who acknowledged its alert, where alert states record it
     failures: tuple[FamilyFailures, ...] | None  # None: its metrics could not be read
@@ -98,6 +98,10 @@ class HomeData:
 
 class StateSource(Protocol):
     def alert_states(self) -> dict[StateKey, AlertState]: ...
+
+    def last_fired(self) -> Mapping[str, datetime]:
+        """When each watch's (by key) latest episode began, ended or not."""
+        ...
 
 
 def acknowledged_by(state: AlertState) -> str | None:
@@ -168,9 +172,10 @@ class HomeService:
         states: dict[str, list[tuple[Family, AlertState]]] = defaultdict(list)
         for (key, family), state in self.states.alert_states().items():
             states[key].append((family, state))
+        fired = self.states.last_fired()
         metrics, problems = self._read_metrics(list(by_cluster), set(readable), now)
         rows = [
-            self._row(cluster, watches, states, listing.silences, metrics, now)
+            self._row(cluster, watches, states, fired, listing.silences, metrics, now)
             for cluster, watches in readable.items()
         ]
         order = {HomeState.FIRING: 0, HomeState.SILENCED: 1, HomeState.OK: 2}
@@ -182,6 +187,7 @@ class HomeService:
         cluster: Address,
         watches: Sequence[Watch],
         states: Mapping[str, Sequence[tuple[Family, AlertState]]],
+        fired: Mapping[str, datetime],
         silences: Mapping[Address, Silence],
         metrics: Mapping[Address, dict[str, Series]],
         now: datetime,
@@ -189,6 +195,7 @@ class HomeService:
         mine = [(family, state) for watch in watches for family, state in states[watch.key]]
         firing = sorted({f for f, s in mine if s.status is Status.FIRING})
         episodes = [s.since for _, s in mine if s.since is not None]
+        episodes += [at for watch in watches if (at := fired.get(watch.key)) is not None]
         acks = [a for _, s in mine if (a := acknowledged_by(s))]
         silence = _silence_of(cluster, silences)
         series = metrics.get(cluster)

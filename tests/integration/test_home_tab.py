@@ -101,6 +101,18 @@ def watched(aws: AwsClients, runtime: Runtime, now: datetime) -> None:
     store.commit_tick({(prod.key, Family.INVALID_TOKEN): firing}, [], now)
 
 
+def test_home_tab_says_when_a_resolved_cluster_last_fired(
+    bot: BotUnderTest, aws: AwsClients, watched: None, now: datetime
+) -> None:
+    prod = make_watch(Address("prod-db"), OPS, list(DEFAULT_THRESHOLDS))
+    bot.runtime.store.commit_tick({(prod.key, Family.INVALID_TOKEN): AlertState()}, [], now)
+    open_home(bot)
+    text = view_text(nth_publish(bot.slack, USER, 1))
+    line = next(x for x in text.splitlines() if "last fired" in x)
+    assert line.startswith(":large_green_circle: ok")  # over, and still said when it was
+    assert f"last fired {now - timedelta(minutes=25):%Y-%m-%d %H:%M} UTC" in line
+
+
 def count_get_metric_data(aws: AwsClients) -> list[int]:
     calls: list[int] = []
     aws.cloudwatch().meta.events.register(

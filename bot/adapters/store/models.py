@@ -65,6 +65,8 @@ class AlertStateRow(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The message announcing this episode (alert_messages.key), edited in place as it changes.
     message_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # When its latest episode began, kept after the episode ends (the Home tab's "last fired").
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SilenceRow(Base):

@@ -405,6 +405,8 @@ class Store:
                 row.since, row.notified_at = state.since, state.notified_at
                 row.notified_count, row.peak, row.updated_at = state.notified_count, state.peak, now
                 row.message_key = state.message
+                if state.since is not None:
+                    row.last_fired_at = state.since
                 # The acknowledgement is the clicker's, never the tick's to write: it lapses by
                 # itself at the next notice (see _acknowledged), and one clicked while this
                 # tick ran is kept.
@@ -528,6 +530,16 @@ class Store:
                     .values(ts=ts)
                     .execution_options(synchronize_session=False)
                 )
+
+    def last_fired(self) -> dict[str, datetime]:
+        """When each watch's latest episode began (of any family), whether or not it ended."""
+        with self.session() as session:
+            rows = session.execute(
+                select(AlertStateRow.watch_key, func.max(AlertStateRow.last_fired_at))
+                .where(AlertStateRow.last_fired_at.is_not(None))
+                .group_by(AlertStateRow.watch_key)
+            )
+            return {key: at for key, at in rows if at is not None}
 
     def alert_messages(self, keys: Iterable[str]) -> dict[str, AlertMessage]:
         wanted = sorted(set(keys))

@@ -1,7 +1,8 @@
 """One Slack message per alert episode, edited in place: `alert_messages` holds each message's
 clusters as last shown (to edit one part and keep the others) and its ts once posted; an alert
 state names the message announcing its episode; an outbox row says what it does to its message
-(post it, edit it, reply in its thread).
+(post it, edit it, reply in its thread); and an alert state keeps when its latest episode began
+after it ends (the Home tab's "last fired").
 
 Revision ID: 0009
 Revises: 0008
@@ -34,6 +35,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alert_states") as batch:
         batch.add_column(sa.Column("message_key", sa.String(32), nullable=True))
+        batch.add_column(sa.Column("last_fired_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("kind", sa.String(8), nullable=False, server_default="post"))
         batch.add_column(sa.Column("message_key", sa.String(32), nullable=True))
@@ -44,5 +46,6 @@ def downgrade() -> None:
         batch.drop_column("message_key")
         batch.drop_column("kind")
     with op.batch_alter_table("alert_states") as batch:
+        batch.drop_column("last_fired_at")
         batch.drop_column("message_key")
     op.drop_table("alert_messages")
