@@ -168,6 +168,7 @@ class Runtime:
                 identity=ClusterIdentity(targets),
                 policy=settings.access,
                 farewell=unwatched_digest,
+                messages=AlertMessageView(),
             ),
             audit_log=AuditLog(store),
             clock=clock,

@@ -10,17 +10,28 @@ one watch, so `watch` refuses a second and the digest serves the first only
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.adapters.aws.errors import AwsError
-from bot.adapters.store.repo import AuditEntry, Digest, Farewell, Silence, Store
+from bot.adapters.store.repo import (
+    REPLY,
+    UPDATE,
+    AlertMessage,
+    AuditEntry,
+    Digest,
+    Farewell,
+    MessagePart,
+    Silence,
+    Store,
+)
 from bot.domain.access import AccessPolicy
 from bot.domain.address import Address
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.domain.watches import Watch, WatchError
+from bot.services.alerting.ports import MessageView
 from bot.services.cluster_identity import ClusterIdentity
 from bot.services.served_watches import all_watches, deliverable
 
@@ -81,6 +92,7 @@ class WatchService:
         identity: ClusterIdentity | None = None,
         policy: AccessPolicy | None = None,
         farewell: FarewellView | None = None,
+        messages: MessageView | None = None,
     ) -> None:
         self.store = store
         self.config_watches = tuple(config_watches)
@@ -89,6 +101,8 @@ class WatchService:
         self.policy = policy or AccessPolicy()
         # None: an unwatched channel is not told (only services built without views).
         self.farewell = farewell
+        # Edits an alert message whose cluster is unwatched (None: only a digest is posted).
+        self.messages = messages
 
     def _watching(self, cluster: Address, channel: str, watches: Iterable[Watch]) -> Watch | None:
         """The watch of `channel` among `watches` that names `cluster`, by this text first."""
@@ -137,18 +151,44 @@ class WatchService:
         return Unwatched(removed, watch.cluster, told=bool(told))
 
     def _farewell(self, by: str | None, told: list[Digest]) -> Farewell:
-        def last_word(watch: Watch, states: Mapping[Family, AlertState]) -> Digest | None:
+        def last_word(
+            watch: Watch, states: Mapping[Family, AlertState], message: AlertMessage | None
+        ) -> tuple[list[Digest], AlertMessage | None]:
             announced = {f: states[f] for f in sorted(states) if states[f].announced}
             if not (announced and watch.send_resolved) or self.farewell is None:
-                return None
+                return [], None
             if not self.policy.may_read(watch.cluster, watch.channel):
-                return None  # it may not hear of this cluster at all any more
+                return [], None  # it may not hear of this cluster at all any more
             text, blocks = self.farewell(watch.cluster, announced, by)
-            digest = Digest(watch.channel, text, blocks)
-            told.append(digest)
-            return digest
+            edited = self._unwatched_edit(watch, message, by)
+            if edited is None:
+                told.append(Digest(watch.channel, text, blocks))
+                return told, None
+            # The episode's message says so, and its thread tells it.
+            edit, shown = edited
+            told.extend([edit, Digest(watch.channel, text, blocks, None, REPLY, shown.key)])
+            return told, shown
 
         return last_word
+
+    def _unwatched_edit(
+        self, watch: Watch, message: AlertMessage | None, by: str | None
+    ) -> tuple[Digest, AlertMessage] | None:
+        """The edit of the episode's message for a watch removed (its part no longer firing),
+        and the message as it will show; None without one."""
+        if message is None or self.messages is None:
+            return None
+        parts = [
+            MessagePart(p.watch_key, {}, self.messages.unwatched(p.view, by))
+            if p.watch_key == watch.key
+            else p
+            for p in message.parts
+        ]
+        if parts == list(message.parts):
+            return None
+        text, blocks = self.messages.message([p.view for p in parts], message.evaluated_to)
+        shown = replace(message, parts=tuple(parts), updated_at=self.clock())
+        return Digest(watch.channel, text, blocks, None, UPDATE, message.key), shown
 
     def listing(self) -> WatchListing:
         watches = all_watches(self.config_watches, self.store)

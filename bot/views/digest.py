@@ -34,6 +34,7 @@ SHOW_FAILURES_ACTION = "iamauth_show_failures"
 ACKNOWLEDGE_ACTION = "iamauth_acknowledge"
 MAX_CLUSTERS_PER_DIGEST = 10  # 4 blocks each, within Block Kit's 50
 DIGEST_FIXES = 3
+_UNWATCHED = "unwatched"  # the line of a part whose watch was removed (not a family)
 _USER_ID = re.compile(
     r"[UW][A-Z0-9]{2,20}"
 )  # only a Slack user id is shown as a mention  # fix lines per cluster, most frequent cause first
@@ -151,6 +152,17 @@ def part_of(
     }
 
 
+def unwatched_part(previous: Mapping[str, Any], by: str | None) -> dict[str, Any]:
+    """A part whose cluster is no longer watched for the channel: its alerts no longer fire
+    here (no buttons), and a line says so (and who, when `by` is a user id)."""
+    cluster = str(previous.get("cluster", ""))
+    who = f" by <@{by}>" if by and _USER_ID.fullmatch(by) else ""
+    line = f":no_bell: no longer watched for this channel{who}: no more alerts of it come here"
+    lines = [x for x in previous.get("lines", []) if x[0] != _UNWATCHED]
+    lines.append([_UNWATCHED, line, f"{cluster} no longer watched"])
+    return {**previous, "lines": lines, "firing": [], "acknowledged": None}
+
+
 def _part_blocks(part: Mapping[str, Any]) -> list[Block]:
     cluster = str(part["cluster"])
     lines = [line for _, line, _ in part["lines"]]
@@ -229,6 +241,10 @@ class AlertMessageView:
         parts: Sequence[Mapping[str, Any]], evaluated_to: datetime
     ) -> tuple[str, list[dict[str, Any]]]:
         return message_payload(parts, evaluated_to)
+
+    @staticmethod
+    def unwatched(previous: Mapping[str, Any], by: str | None) -> dict[str, Any]:
+        return unwatched_part(previous, by)
 
 
 def message_payload(

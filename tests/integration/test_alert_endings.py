@@ -92,13 +92,19 @@ def test_unwatching_a_firing_cluster_tells_its_channel_in_the_same_transaction(
     assert [(e.action, e.outcome) for e in store.recent_audit(1)] == [
         ("/iamauth unwatch prod-db", "allowed")
     ]
-    assert deliver(bot) == 1
+    assert deliver(bot) == 2  # the alert's message edited, and the farewell in its thread
     farewell = digests(bot)[-1]
     assert farewell.startswith(
         "IAM auth alerts: prod-db no longer watched (was firing: InvalidToken)"
     )
     assert "*prod-db* is no longer watched for this channel by <@U0DEMO0001>" in farewell
     assert "*InvalidToken* was firing since" in farewell
+    message, reply = bot.slack.channel_messages(HERE)
+    assert reply["thread_ts"] == message["ts"]
+    assert message["text"].endswith("prod-db no longer watched")
+    shown = str(message["blocks"])
+    assert "no longer watched for this channel by <@U0DEMO0001>" in shown
+    assert "'actions'" not in shown  # no buttons for alerts that no longer come here
     # The next tick has nothing left to say about it.
     assert bot.runtime.digest_runner().tick(now + timedelta(minutes=1)).notices == []
     assert deliver(bot) == 0
@@ -113,7 +119,7 @@ def test_an_alert_resolved_during_a_silence_and_then_unwatched_says_so(
     reply_text(bot, "silence prod-db 1h")
     assert bot.runtime.digest_runner().tick(now + timedelta(minutes=15)).notices == []
     assert "The channel is told" in reply_text(bot, "unwatch prod-db")
-    assert deliver(bot) == 1
+    assert deliver(bot) == 2
     assert "*InvalidToken* was firing since" in digests(bot)[-1]
     assert "it ended during a silence" in digests(bot)[-1]
 
@@ -152,6 +158,6 @@ def test_a_deliverer_posts_the_farewell_like_any_digest(
         bot.runtime.clock,
         draw_chart=digest_png,
     )
-    assert restarted.deliver_pending() == 1
+    assert restarted.deliver_pending() == 2  # the edit, and the farewell in the thread
     assert deliver(bot) == 0
     assert len(digests(bot)) == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -257,8 +257,13 @@ def _save_message(session: Session, message: AlertMessage) -> None:
     row.parts, row.evaluated_to, row.updated_at = parts, message.evaluated_to, message.updated_at
 
 
-# What an unwatch owes the watch's channel, given the watch and its alert states: a last digest.
-Farewell = Callable[[Watch, Mapping[Family, AlertState]], Digest | None]
+# What an unwatch owes the watch's channel, given the watch, its alert states and the alert
+# message of its episode (if it has one): the rows to write (a last digest; or an edit of that
+# message and a reply in its thread) and the message as it will show.
+Farewell = Callable[
+    [Watch, Mapping[Family, AlertState], AlertMessage | None],
+    tuple[Sequence[Digest], AlertMessage | None],
+]
 
 
 class Store:
@@ -328,9 +333,15 @@ class Store:
                 states = session.scalars(
                     select(AlertStateRow).where(AlertStateRow.watch_key == watch.key)
                 )
-                last = farewell(watch, _by_family(states)) if farewell is not None else None
-                if last is not None:
-                    session.add(_pending(last, now or datetime.now(UTC)))
+                by_family = _by_family(states)
+                if farewell is not None:
+                    keys = {s.message for s in by_family.values() if s.message and s.announced}
+                    row_of = session.get(AlertMessageRow, min(keys)) if keys else None
+                    message = _alert_message(row_of) if row_of is not None else None
+                    digests, shown = farewell(watch, by_family, message)
+                    if shown is not None:
+                        _save_message(session, shown)
+                    session.add_all(_pending(d, now or datetime.now(UTC)) for d in digests)
                 session.execute(delete(AlertStateRow).where(AlertStateRow.watch_key == watch.key))
                 session.delete(row)
             return len(rows)

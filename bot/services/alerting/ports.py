@@ -42,6 +42,10 @@ class MessageView(Protocol):
         self, parts: Sequence[Mapping[str, Any]], evaluated_to: datetime
     ) -> tuple[str, list[dict[str, Any]]]: ...
 
+    def unwatched(self, previous: Mapping[str, Any], by: str | None) -> dict[str, Any]:
+        """`previous` for a cluster no longer watched (by `by`): nothing of it fires here."""
+        ...
+
 
 class AlertStore(WatchSource, Protocol):
     def write_held_audit(self) -> None:
