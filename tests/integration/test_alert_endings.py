@@ -99,8 +99,8 @@ def test_unwatching_a_firing_cluster_tells_its_channel_in_the_same_transaction(
     )
     assert "*prod-db* is no longer watched for this channel by <@U0DEMO0001>" in farewell
     assert "*InvalidToken* was firing since" in farewell
-    message, reply = bot.slack.channel_messages(HERE)
-    assert reply["thread_ts"] == message["ts"]
+    message, farewell_reply = bot.slack.channel_messages(HERE)
+    assert farewell_reply["thread_ts"] == message["ts"]
     assert message["text"].endswith("prod-db no longer watched")
     shown = str(message["blocks"])
     assert "no longer watched for this channel by <@U0DEMO0001>" in shown

@@ -21,7 +21,7 @@ from bot.adapters.aws.clients import AwsClients
 from bot.adapters.store.db import make_engine, migrate
 from bot.adapters.store.leader import AlreadyRunning, Lease, claim_or_refuse, leader_lock_for
 from bot.adapters.store.models import Base
-from bot.adapters.store.repo import Digest, Store
+from bot.adapters.store.repo import UPDATE, AlertMessage, Digest, Store
 from bot.domain.address import Address, parse_address
 from bot.domain.alerts import AlertState, Status
 from bot.domain.records import Family
@@ -92,6 +92,19 @@ def test_watches_states_silences_outbox(engine: Engine) -> None:
     assert store.alert_states() == {}
     assert store.delete_watches(PROD_DB, "C0OPS00001") == 1
     assert store.unsilence(PROD_DB) is True
+
+
+def test_alert_messages_are_kept_while_named_and_forgotten_a_week_after(engine: Engine) -> None:
+    store = Store(engine)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    quiet, named, owed = (AlertMessage(k, "C1", (), t0, t0) for k in ("quiet", "named", "owed"))
+    firing = AlertState(Status.FIRING, t0, t0, 5, 5, message="named")
+    store.commit_tick({("prod-db|C1", Family.INVALID_TOKEN): firing}, [], t0,
+                      messages=[quiet, named, owed])  # fmt: skip
+    store.commit_tick({}, [Digest("C1", "edit", [], None, UPDATE, "owed")], t0 + timedelta(days=6))
+    assert set(store.alert_messages(["quiet", "named", "owed"])) == {"quiet", "named", "owed"}
+    store.commit_tick({}, [], t0 + timedelta(days=8))
+    assert set(store.alert_messages(["quiet", "named", "owed"])) == {"named", "owed"}
 
 
 def test_a_failed_tick_writes_neither_states_nor_digests(engine: Engine) -> None:

@@ -38,6 +38,7 @@ from bot.domain.watches import Watch
 _SPACES = frozenset("\t\n\r\v\f")
 # What an outbox row does to its alert message (OutboxRow.kind).
 POST, UPDATE, REPLY = "post", "update", "reply"
+MESSAGE_KEEP = timedelta(days=7)  # an alert message nothing names any more is kept this long
 log = logging.getLogger(__name__)
 
 
@@ -238,6 +239,22 @@ def _add_audit(session: Session, entry: AuditEntry | None) -> None:
         )
 
 
+def _forget_quiet_messages(session: Session, now: datetime) -> None:
+    """Alert messages no alert state and no pending row names, unchanged for MESSAGE_KEEP: nothing
+    will edit them again (what they said stays in Slack)."""
+    named = select(AlertStateRow.message_key).where(AlertStateRow.message_key.is_not(None))
+    owed = select(OutboxRow.message_key).where(
+        OutboxRow.status == "pending", OutboxRow.message_key.is_not(None)
+    )
+    session.execute(
+        delete(AlertMessageRow).where(
+            AlertMessageRow.updated_at < now - MESSAGE_KEEP,
+            AlertMessageRow.key.not_in(named),
+            AlertMessageRow.key.not_in(owed),
+        )
+    )
+
+
 def _save_message(session: Session, message: AlertMessage) -> None:
     """Its parts as the tick rendered them; its ts is the sender's (mark_sent), never the tick's."""
     parts = [
@@ -427,6 +444,7 @@ class Store:
                 session.execute(delete(AlertStateRow).where(AlertStateRow.watch_key == key))
             for message in messages:
                 _save_message(session, message)
+            _forget_quiet_messages(session, now)
             rows = [_pending(d, now) for d in digests]
             session.add_all(rows)
             session.flush()
