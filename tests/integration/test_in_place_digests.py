@@ -154,3 +154,29 @@ def test_edits_wait_out_a_slack_outage_and_land_in_order(
     applied = [e for e in slack.updated(C1) if e.status == 200]
     assert len(applied) == 1
     assert [r.status for r in runtime.store.outbox()] == ["sent"] * 3
+
+
+def test_after_an_outage_a_message_is_edited_once_to_what_it_shows_now(
+    aws: AwsClients, runtime: Runtime, jobs: Any, clock: Callable[[], datetime], slack: SlackStandIn,
+    now: datetime,
+) -> None:  # fmt: skip
+    # 15, 20, 25… failures in successive 5-minute windows: the count moves.
+    counts = {m: 3.0 + (m - 5) // 5 if m >= 5 else 3.0 for m in range(-20, 60)}
+    put_per_minute(aws, "prod-db", INVALID, now, counts)
+    rule = parse_threshold_spec("invalid_token>=10/5m")
+    runtime.store.save_watch(make_watch(parse_address("prod-db"), C1, [rule]), now)
+    job = jobs()
+    tick(job, clock, now, 0)
+    slack.fail(status=503, error="service_unavailable")
+    for minute in range(5, 30, 5):  # an edit owed every 5 minutes, none delivered
+        tick(job, clock, now, minute)
+    owed = [r for r in runtime.store.outbox() if r.kind == "update"]
+    assert len(owed) >= 3
+    slack.heal()
+    tick(job, clock, now, 30)
+    applied = [e for e in slack.updated(C1) if e.status == 200]
+    assert len(applied) == 1  # to what it shows now
+    (message,) = top_level(slack)
+    updates = [r for r in runtime.store.outbox() if r.kind == "update"]
+    assert message["text"] == applied[0].body["text"] == updates[-1].text
+    assert [r.status for r in updates] == ["superseded"] * (len(updates) - 1) + ["sent"]

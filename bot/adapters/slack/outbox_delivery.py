@@ -19,6 +19,9 @@ a crash before posting loses nothing: the row stays pending and is posted later.
   posts in its thread (searched for in the thread when unsure). A message never posted, or
   deleted by a person (`message_not_found`), is posted again by its next edit, with that row's
   key: the row is then a post like any other, and later rows follow the message to its new ts.
+- **An edit with a later edit of the same message pending is skipped** (`superseded`), unless an
+  attempt at it may have posted the message again: after an outage a message is edited once, to
+  what it shows now.
 - **Channels are delivered concurrently** (at most WORKERS at once), each channel's rows in order:
   one channel's Retry-After, outage or error never delays or stops another's.
 """
@@ -28,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from enum import Enum
@@ -102,8 +105,17 @@ class Deliverer:
         recoveries). With the scheduler's fence: raises LeaseLost once the lease is lost, after
         every channel stopped."""
         channels: dict[str, list[OutboxItem]] = {}
-        for item in self.store.pending():
+        pending = self.store.pending()
+        for item in pending:
             channels.setdefault(item.channel, []).append(item)
+        # An edit with a later edit of its message pending says nothing that one will not: after
+        # an outage the message is edited once, to what it shows now, not once per tick missed.
+        last_edit = {i.message_key: i.id for i in pending if i.kind == UPDATE and i.message_key}
+        superseded = {
+            i.id
+            for i in pending
+            if i.kind == UPDATE and i.message_key and last_edit[i.message_key] != i.id
+        }
         if not channels:
             return 0
         lost = threading.Event()
@@ -111,14 +123,21 @@ class Deliverer:
             max_workers=min(self.workers, len(channels)), thread_name_prefix="deliver"
         ) as pool:
             posted = sum(
-                pool.map(lambda items: self._channel(items, fence, lost), channels.values())
+                pool.map(
+                    lambda items: self._channel(items, fence, lost, superseded),
+                    channels.values(),
+                )
             )
         if lost.is_set():
             raise LeaseLost("the lease was lost during delivery")
         return posted
 
     def _channel(
-        self, items: Iterable[OutboxItem], fence: Fence | None, lost: threading.Event
+        self,
+        items: Iterable[OutboxItem],
+        fence: Fence | None,
+        lost: threading.Event,
+        superseded: Set[int] = frozenset(),
     ) -> int:
         """One channel's rows in order, until one must wait: no later row overtakes it."""
         posted = 0
@@ -126,7 +145,7 @@ class Deliverer:
             if lost.is_set():
                 break
             try:
-                outcome = self._deliver(item, fence)
+                outcome = self._deliver(item, fence, item.id in superseded)
             except LeaseLost:
                 lost.set()
                 break
@@ -141,7 +160,7 @@ class Deliverer:
                 posted += 1
         return posted
 
-    def _deliver(self, item: OutboxItem, fence: Fence | None) -> Outcome:
+    def _deliver(self, item: OutboxItem, fence: Fence | None, superseded: bool = False) -> Outcome:
         now = self.clock()
         claim = self.store.claim(item.id, now, now + CLAIM_TTL, fence)
         if claim is None:
@@ -150,6 +169,10 @@ class Deliverer:
         if now - claim.created_at > self.max_age:
             return self._expire(claim, now)
         message_ts = self.store.message_ts(claim.message_key) if claim.message_key else None
+        # Skipped unless an attempt at it may have posted the message again (it has no ts then).
+        if superseded and (claim.unsure_since is None or message_ts is not None):
+            self.store.give_up(claim, "superseded", "a later edit of its message replaces it")
+            return Outcome.SETTLED
         # An edit of a message that is there: idempotent, tried again without looking.
         editing = claim.kind == UPDATE and message_ts is not None
         # A reply goes in its message's thread; one whose message was never posted, on its own.
