@@ -31,6 +31,16 @@ def replies(slack: SlackStandIn, parent: dict[str, Any]) -> list[dict[str, Any]]
     return [m for m in slack.channel_messages(C1) if m.get("thread_ts") == parent["ts"] != m["ts"]]
 
 
+def announced(
+    aws: AwsClients, runtime: Runtime, job: Any, clock: Any, now: datetime, until: int
+) -> Any:
+    """prod-db breaching for C1 until minute `until` (none after), announced at that minute by
+    `job` (the clock process's job); the job, to tick on."""
+    firing(aws, runtime, now, {"prod-db": C1}, minutes=range(-20, until + 1))
+    tick(job, clock, now, until)
+    return job
+
+
 def block_text(blocks: list[dict[str, Any]]) -> str:
     parts = []
     for block in blocks:
@@ -85,9 +95,7 @@ def test_a_message_deleted_by_a_person_is_posted_again_by_its_next_edit(
     aws: AwsClients, runtime: Runtime, jobs: Any, clock: Callable[[], datetime], slack: SlackStandIn,
     now: datetime,
 ) -> None:  # fmt: skip
-    firing(aws, runtime, now, {"prod-db": C1}, minutes=range(-20, 1))
-    job = jobs()
-    tick(job, clock, now, 0)
+    job = announced(aws, runtime, jobs(), clock, now, until=0)
     (first,) = top_level(slack)
     assert slack.delete_message(C1, first["ts"])
     tick(job, clock, now, 20)  # resolved: the edit finds no message, and posts it again
@@ -103,9 +111,7 @@ def test_an_edit_whose_answer_is_lost_is_made_again_and_posts_nothing(
     aws: AwsClients, runtime: Runtime, jobs: Any, clock: Callable[[], datetime], slack: SlackStandIn,
     now: datetime,
 ) -> None:  # fmt: skip
-    firing(aws, runtime, now, {"prod-db": C1}, minutes=range(-20, 1))
-    job = jobs()
-    tick(job, clock, now, 0)
+    job = announced(aws, runtime, jobs(), clock, now, until=0)
     slack.accept_then_drop(method="chat.update")  # edited, then the connection drops
     tick(job, clock, now, 20)
     assert [r.status for r in runtime.store.outbox()] == ["sent", "pending", "pending"]
@@ -122,9 +128,7 @@ def test_a_reply_whose_answer_is_lost_is_found_in_its_thread_not_posted_twice(
     now: datetime,
 ) -> None:  # fmt: skip
     # Resolved at the real time (the thread is searched from the attempt's start, by Slack's clock).
-    firing(aws, runtime, now, {"prod-db": C1}, minutes=range(-20, -10))
-    job = jobs()
-    tick(job, clock, now, -10)
+    job = announced(aws, runtime, jobs(), clock, now, until=-10)
     slack.accept_then_drop(method="chat.postMessage")  # the reply is posted, its answer lost
     tick(job, clock, now, 0)
     tick(job, clock, now, 1)
@@ -140,9 +144,7 @@ def test_edits_wait_out_a_slack_outage_and_land_in_order(
     aws: AwsClients, runtime: Runtime, jobs: Any, clock: Callable[[], datetime], slack: SlackStandIn,
     now: datetime,
 ) -> None:  # fmt: skip
-    firing(aws, runtime, now, {"prod-db": C1}, minutes=range(-20, 1))
-    job = jobs()
-    tick(job, clock, now, 0)
+    job = announced(aws, runtime, jobs(), clock, now, until=0)
     slack.fail(status=500, error="internal_error")  # every call, until healed
     for minute in range(20, 26):
         tick(job, clock, now, minute)
