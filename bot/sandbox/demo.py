@@ -7,16 +7,16 @@ through `response_url` to the stand-in; the demo prints what Slack would show.
 
 from __future__ import annotations
 
+import difflib
 import json
 import random
 import secrets
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.aws.clients import AwsClients, AwsSettings
 from bot.bootstrap import Runtime, build_app, wsgi_app
@@ -40,8 +40,14 @@ from bot.sandbox.seed_aws import (
 )
 from bot.sandbox.seed_postgresql_log import put_postgresql_failures
 from bot.sandbox.seed_workloads import DEMO_WORKLOADS, seed_workloads
-from bot.sandbox.slack_signing import app_home_opened_body, signed_headers, slash_command_body
-from bot.sandbox.slack_standin import SlackStandIn, UploadedFile
+from bot.sandbox.slack_signing import (
+    app_home_opened_body,
+    block_actions_body,
+    signed_headers,
+    slash_command_body,
+)
+from bot.sandbox.slack_standin import Recorded, SlackStandIn, UploadedFile
+from bot.views.digest import ACKNOWLEDGE_ACTION
 from bot.views.terminal import render_blocks, render_message
 
 if TYPE_CHECKING:
@@ -157,9 +163,7 @@ def run_demo() -> int:
                 uploaded = len(slack.uploaded())
                 _ask(web.url, slack, settings, text, f"demo{n}")
                 _save_charts(slack.uploaded()[uploaded:], charts)
-            _digests(
-                runtime, slack, now, charts, between=lambda: _open_home(web.url, slack, settings)
-            )
+            _digests(runtime, slack, settings, web.url, now, charts)
             _own_metrics(web.url)
         undo_simulation()
     print(
@@ -202,28 +206,58 @@ def _own_metrics(url: str) -> None:
 def _digests(
     runtime: Runtime,
     slack: SlackStandIn,
+    settings: Settings,
+    url: str,
     now: datetime,
     charts: Path,
-    between: Callable[[], None] = lambda: None,
 ) -> None:
-    """Two ticks of the scheduler's job: during the ExpiredToken burst, and after it; `between`
-    runs after the first."""
+    """One alert episode in #DEMO_CHANNEL, as the scheduler's job and a person make it: the tick
+    during the ExpiredToken burst posts the digest; a person opens the Home tab and clicks
+    Acknowledge on it; the tick after the burst edits the same digest and replies in its thread."""
     deliverer = runtime.deliverer()
     runner = runtime.digest_runner()
-    for label, moment in (
-        ("during the burst (20 minutes ago)", now - timedelta(minutes=20)),
-        ("once it is over (in 30 minutes)", now + timedelta(minutes=30)),
-    ):
+
+    def tick(label: str, moment: datetime, digest_ts: str | None) -> None:
         print(f"\n\n>>> digest tick {label}, watching prod-db for #{DEMO_CHANNEL}")
-        before, uploaded = len(slack.posted(DEMO_CHANNEL)), len(slack.uploaded())
+        posted, updated = len(slack.posted(DEMO_CHANNEL)), len(slack.updated(DEMO_CHANNEL))
+        uploaded = len(slack.uploaded())
         runner.tick(moment)
         deliverer.deliver_pending()
-        for posted in slack.posted(DEMO_CHANNEL)[before:]:
-            print(f"    (chat.postMessage to {DEMO_CHANNEL})")
-            print(render_message(posted.body))
+        calls = slack.posted(DEMO_CHANNEL)[posted:] + slack.updated(DEMO_CHANNEL)[updated:]
+        shown: set[str] = set()
+        for call in sorted(calls, key=lambda c: c.at):  # in the order Slack got them
+            what, text = _what_call(call, digest_ts), render_message(call.body)
+            if text in shown:  # a thread reply telling what the edit shows: said, not repeated
+                print(f"    ({what}, the same text as above)")
+                continue
+            shown.add(text)
+            print(f"    ({what})")
+            print(text)
         _save_charts(slack.uploaded()[uploaded:], charts)
-        if moment < now:  # after the tick that fired, before the one that resolves
-            between()
+
+    tick("during the burst (20 minutes ago)", now - timedelta(minutes=20), None)
+    # The message the tick posted (not a reply in a thread): the one later news edits.
+    tops = [m for m in slack.channel_messages(DEMO_CHANNEL) if "thread_ts" not in m]
+    _open_home(url, slack, settings)
+    digest_ts = None
+    if tops:
+        digest_ts = str(tops[-1]["ts"])
+        _acknowledge(url, slack, settings, tops[-1])
+    tick("once it is over (in 30 minutes)", now + timedelta(minutes=30), digest_ts)
+
+
+def _what_call(call: Recorded, digest_ts: str | None) -> str:
+    """What a Web API call the tick made does to the channel, said from the reader's side."""
+    ts, thread = call.body.get("ts"), call.body.get("thread_ts")
+    if call.method == "chat.update":
+        if ts == digest_ts:
+            return "chat.update of the digest above: edited in place"
+        return f"chat.update of message {ts}: edited in place"
+    if thread and thread == digest_ts:
+        return f"chat.postMessage to {DEMO_CHANNEL}: reply in the digest's thread"
+    if thread:
+        return f"chat.postMessage to {DEMO_CHANNEL}: reply in the thread of {thread}"
+    return f"chat.postMessage to {DEMO_CHANNEL}"
 
 
 DEMO_USER = "U0DEMO0001"
@@ -250,6 +284,53 @@ def _open_home(url: str, slack: SlackStandIn, settings: Settings) -> None:
         view = json.loads(view) if isinstance(view, str) else view
         print("    (views.publish)")
         print(render_blocks(view["blocks"]))
+
+
+def _acknowledge(url: str, slack: SlackStandIn, settings: Settings, digest: dict[str, Any]) -> None:
+    """Click Acknowledge on the posted digest as a person would (a signed `block_actions` click
+    carrying the message it is in, as Slack sends it) and print what its response_url gets."""
+    assert settings.slack_signing_secret
+    name = "demo-acknowledge"
+    body = block_actions_body(
+        ACKNOWLEDGE_ACTION,
+        "prod-db",
+        slack.response_url(name),
+        user_id=DEMO_USER,
+        channel_id=DEMO_CHANNEL,
+        message=digest,
+    )
+    request = urllib.request.Request(  # noqa: S310 - a local http URL the demo built
+        f"{url}/slack/events",
+        data=body,
+        headers=signed_headers(settings.slack_signing_secret, body),
+        method="POST",
+    )
+    print(
+        f"\n\n>>> a person ({DEMO_USER}) clicks Acknowledge on the prod-db digest in "
+        f"#{DEMO_CHANNEL}"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        print(f"    (HTTP {response.status} ack)")
+    reply = slack.wait_for(lambda r: r.path == f"/response/{name}", timeout=30).body
+    before, after = render_message(digest).splitlines(), render_message(reply).splitlines()
+    added = _only_added(before, after)
+    if reply.get("replace_original") is True and added is not None:
+        # The whole digest comes back; only what the click changed is worth reading again.
+        print("    (answer via response_url: replace_original, the digest above with this added)")
+        print("\n".join(added))
+        return
+    how = "replace_original" if reply.get("replace_original") else reply.get("response_type")
+    print(f"    (answer via response_url: {how or 'ephemeral'})")
+    print("\n".join(after))
+
+
+def _only_added(before: list[str], after: list[str]) -> list[str] | None:
+    """The lines `after` adds to `before`, when it only adds some (None otherwise)."""
+    opcodes = difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
+    if any(op not in {"equal", "insert"} for op, *_ in opcodes):
+        return None
+    added = [line for op, _, _, j1, j2 in opcodes if op == "insert" for line in after[j1:j2]]
+    return added or None
 
 
 def _ask(url: str, slack: SlackStandIn, settings: Settings, text: str, name: str) -> None:

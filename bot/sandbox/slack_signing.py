@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
@@ -54,9 +56,11 @@ def block_actions_body(
     user_id: str = "U0DEMO0001",
     channel_id: str = "C0DEMO0001",
     team_id: str = "T0TEAM0001",
+    message: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """A button click, as Slack posts it: form-encoded `payload` holding JSON."""
-    payload = {
+    """A button click, as Slack posts it: form-encoded `payload` holding JSON; with `message`,
+    the message the button is in (its text and blocks), as Slack sends it with the click."""
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": team_id},
         "user": {"id": user_id},
@@ -75,6 +79,8 @@ def block_actions_body(
             }
         ],
     }
+    if message is not None:
+        payload["message"] = {"text": message.get("text", ""), "blocks": message.get("blocks", [])}
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 

@@ -4,12 +4,10 @@ escalates or resolves."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
 
 import pytest
 from sqlalchemy import text
@@ -42,11 +40,13 @@ def click(
     message: dict[str, Any] | None = None,
 ) -> Any:
     body = block_actions_body(
-        ACKNOWLEDGE_ACTION, value, bot.slack.response_url(name), user_id=ALICE, channel_id=channel
+        ACKNOWLEDGE_ACTION,
+        value,
+        bot.slack.response_url(name),
+        user_id=ALICE,
+        channel_id=channel,
+        message=message,  # Slack sends the message the button is in with the click
     )
-    if message is not None:  # Slack sends the message the button is in with the click
-        payload = json.loads(parse_qs(body.decode())["payload"][0])
-        body = urlencode({"payload": json.dumps({**payload, "message": message})}).encode()
     assert bot.post(body, signed_headers(bot.secret, body))[0] == 200
     return bot.slack.wait_for(lambda r: r.path == f"/response/{name}").body
 

@@ -52,6 +52,16 @@ def test_demo_runs_the_real_bot_and_exits_by_itself() -> None:
     assert ":rotating_light: *InvalidToken* firing:" in out
     assert "IAM auth alerts resolved" in out
     assert ":white_check_mark: *InvalidToken* resolved" in out
+    # One message per episode: a person acknowledges it (the response_url's answer replaces it,
+    # showing who), then the resolution edits it in place and is told in its thread.
+    ack = out.index(">>> a person (U0DEMO0001) clicks Acknowledge on the prod-db digest in #C0")
+    resolving = out.index(">>> digest tick once it is over")
+    assert "Acknowledged by <@U0DEMO0001> at" in out[ack:resolving]
+    assert (
+        "    (chat.update of the digest above: edited in place)\n\nIAM auth alerts resolved\n"
+        in out[resolving:]
+    )
+    assert "(chat.postMessage to C0DEMOALERT: reply in the digest's thread" in out[resolving:]
     # Who failed from where: the seeded checkout_svc failures come from its own addresses.
     assert ">>> /iamauth failures prod-db 1h clients" in out
     assert "*Who failed from where*" in out
