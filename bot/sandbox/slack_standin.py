@@ -303,8 +303,11 @@ class SlackStandIn:
             blocks = body.get("blocks")
             if blocks is not None:
                 message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
-            if body.get("thread_ts"):  # a reply: Slack makes one even under a deleted message
-                message["thread_ts"] = str(body["thread_ts"])
+            thread = str(body.get("thread_ts") or "")
+            if thread:  # a reply: its parent must be there (Slack: thread_not_found)
+                if not any(m["ts"] == thread for m in history):
+                    return {"ok": False, "error": "thread_not_found"}
+                message["thread_ts"] = thread
             history.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -342,9 +345,12 @@ class SlackStandIn:
         conversations.replies (that thread: its parent and replies)."""
         oldest = float(body.get("oldest") or 0)
         with self._changed:
+            channel = self.messages.get(str(body.get("channel", "")), [])
+            if thread and not any(m["ts"] == thread for m in channel):
+                return {"ok": False, "error": "thread_not_found"}
             found = [
                 dict(m)
-                for m in self.messages.get(str(body.get("channel", "")), [])
+                for m in channel
                 if float(m["ts"]) > oldest
                 and (
                     thread in (m["ts"], m.get("thread_ts"))

@@ -182,3 +182,22 @@ def test_after_an_outage_a_message_is_edited_once_to_what_it_shows_now(
     updates = [r for r in runtime.store.outbox() if r.kind == "update"]
     assert message["text"] == applied[0].body["text"] == updates[-1].text
     assert [r.status for r in updates] == ["superseded"] * (len(updates) - 1) + ["sent"]
+
+
+def test_news_of_a_message_deleted_after_its_last_edit_goes_on_its_own_and_becomes_it(
+    aws: AwsClients, runtime: Runtime, jobs: Any, clock: Callable[[], datetime], slack: SlackStandIn,
+    now: datetime,
+) -> None:  # fmt: skip
+    job = announced(aws, runtime, jobs(), clock, now, until=-10)
+    (first,) = top_level(slack)
+    slack.fail(method="chat.postMessage", calls=1)  # the edit lands, its reply waits
+    tick(job, clock, now, 0)  # resolved
+    assert slack.delete_message(C1, first["ts"])  # then a person deletes the message
+    tick(job, clock, now, 1)  # the reply finds no thread (searched first: it was unsure)
+    (alone,) = top_level(slack)
+    assert alone["text"].startswith("IAM auth alerts resolved")
+    assert alone["ts"] != first["ts"]
+    (key,) = {r.message_key for r in runtime.store.outbox()}
+    assert key is not None
+    assert runtime.store.message_ts(key) == alone["ts"]  # later edits go to it
+    assert [r.status for r in runtime.store.outbox()] == ["sent"] * 3

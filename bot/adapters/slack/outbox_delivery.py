@@ -58,8 +58,9 @@ WORKERS = 8
 # writes around it. A post starts only while a whole call still fits in the claim.
 CLAIM_TTL = timedelta(seconds=DELIVERY_CALL_SECONDS + 5)
 HISTORY_MARGIN = timedelta(minutes=1)  # Slack's clock and this host's may differ
-# chat.update's answers when the message is no longer there to edit: it is posted again.
-MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})
+# Answers when the message is no longer there to edit (chat.update) or to reply under
+# (chat.postMessage, conversations.replies with its ts): it is posted again.
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "thread_not_found"})
 # Draws a digest's chart from the spec its outbox row stores (bot/views/chart_files.py).
 ChartDrawer = Callable[[Mapping[str, Any]], Png]
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class Deliverer:
                 return Outcome.WAIT
             if ts is not None:
                 log.info("outbox %s was posted before (ts %s); marking it sent", claim.id, ts)
-                self._mark_posted(claim, ts)
+                self._mark_posted(claim, ts, in_thread=thread_ts is not None)
                 return Outcome.SETTLED
             now = self.clock()
             if not self.store.confirm(claim, now, now + CLAIM_TTL, fence):
@@ -199,10 +200,11 @@ class Deliverer:
             return self._edit(claim, message_ts)
         return self._post(claim, thread_ts)
 
-    def _mark_posted(self, item: OutboxItem, ts: str) -> None:
-        """A post of the row is in the channel at `ts`: an edit that posted its message again
-        moves the message there."""
-        moved = item.message_key if item.kind != REPLY else None
+    def _mark_posted(self, item: OutboxItem, ts: str, *, in_thread: bool) -> None:
+        """A post of the row is in the channel at `ts`. Posted on its own (not in a thread), it
+        is where its alert message is now: the first post, an edit that posted the message again,
+        or a reply whose message was not there; later edits and replies go to it."""
+        moved = item.message_key if not in_thread else None
         self.store.mark_sent(item.id, ts, self.clock(), message=moved)
 
     def _edit(self, item: OutboxItem, ts: str) -> Outcome:
@@ -237,6 +239,14 @@ class Deliverer:
             )
         except SLACK_FAILURES as error:
             failure = failure_of(error)
+            if thread_ts and failure.code in MESSAGE_GONE and item.message_key:
+                # The message was deleted since its last edit: the news goes on its own, and
+                # becomes the message (the next edit shows everything again).
+                log.info(
+                    "outbox %s: the thread of %s is gone; posting on its own", item.id, thread_ts
+                )
+                self.store.message_gone(item.message_key, thread_ts)
+                return self._post(item, None)
             if not failure.permanent:
                 self._retry(item, failure, "posting")
                 return Outcome.WAIT
@@ -244,7 +254,7 @@ class Deliverer:
             self.store.give_up(item, "failed", failure.code)
             return Outcome.SETTLED
         ts = str(response.get("ts"))
-        self._mark_posted(item, ts)
+        self._mark_posted(item, ts, in_thread=thread_ts is not None)
         DIGESTS_POSTED.inc()
         if item.chart and self.draw_chart is not None:
             # After mark_sent: a failed chart is logged and never re-posts the digest.
@@ -329,6 +339,8 @@ class Deliverer:
                     return None
         except SLACK_FAILURES as error:
             failure = failure_of(error)
+            if thread_ts and failure.code in MESSAGE_GONE:
+                return None  # no thread, so nothing posted in it
             if not failure.permanent:
                 raise Unanswered(failure) from error
             # Without history we cannot tell; posting again risks a duplicate, not a loss.
