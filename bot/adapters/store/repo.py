@@ -92,6 +92,7 @@ class MessagePart:
     watch_key: str
     counts: Mapping[str, int]
     view: Mapping[str, Any]
+    acknowledged_by: str | None = None  # who the part shows on it
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,12 @@ class AlertMessage:
 
 def _alert_message(row: AlertMessageRow) -> AlertMessage:
     parts = tuple(
-        MessagePart(str(p["watch_key"]), dict(p.get("counts") or {}), dict(p.get("view") or {}))
+        MessagePart(
+            str(p["watch_key"]),
+            dict(p.get("counts") or {}),
+            dict(p.get("view") or {}),
+            p.get("acknowledged_by"),
+        )
         for p in row.parts
     )
     return AlertMessage(row.key, row.channel, parts, row.evaluated_to, row.updated_at, row.ts)
@@ -258,7 +264,12 @@ def _forget_quiet_messages(session: Session, now: datetime) -> None:
 def _save_message(session: Session, message: AlertMessage) -> None:
     """Its parts as the tick rendered them; its ts is the sender's (mark_sent), never the tick's."""
     parts = [
-        {"watch_key": p.watch_key, "counts": dict(p.counts), "view": dict(p.view)}
+        {
+            "watch_key": p.watch_key,
+            "counts": dict(p.counts),
+            "view": dict(p.view),
+            "acknowledged_by": p.acknowledged_by,
+        }
         for p in message.parts
     ]
     row = session.get(AlertMessageRow, message.key)

@@ -127,8 +127,7 @@ class InPlace:
             for part in message.parts
         ]
         parts += [  # an episode of a cluster the message did not show (should not happen)
-            MessagePart(w.key, _counts({}, i.notices), self.view.part(i, None, _ack(w, after)))
-            for w, i in news.values()
+            self._part(MessagePart(w.key, {}, {}), w, i, after) for w, i in news.values()
         ]
         self._edit(out, message, parts, end, now)
         text, blocks = self.render([item for _, item in items], end)
@@ -151,8 +150,14 @@ class InPlace:
         parts, changed = [], False
         for part in message.parts:
             watch = watch_of.get(part.watch_key)
-            moved = _moved(part, watch, after, evaluation, message.key, end) if watch else ()
-            if watch is not None and moved:
+            if watch is None:
+                parts.append(part)
+                continue
+            moved = _moved(part, watch, after, evaluation, message.key, end)
+            # An acknowledgement the message does not show (its click's own edit may have lost
+            # a race with a tick's) is shown again too.
+            acked = _ack(watch, after)
+            if moved or (acked[0] if acked else None) != part.acknowledged_by:
                 part = self._part(part, watch, ClusterNotices(watch.cluster, moved), after)
                 changed = True
             parts.append(part)
@@ -166,8 +171,10 @@ class InPlace:
         item: ClusterNotices,
         after: Mapping[StateKey, AlertState],
     ) -> MessagePart:
-        view = self.view.part(item, part.view, _ack(watch, after))
-        return MessagePart(part.watch_key, _counts(part.counts, item.notices), view)
+        acked = _ack(watch, after)
+        view = self.view.part(item, part.view, acked)
+        counts = _counts(part.counts, item.notices)
+        return MessagePart(part.watch_key, counts, view, acked[0] if acked else None)
 
     def _edit(
         self,

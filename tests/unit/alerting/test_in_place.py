@@ -5,6 +5,7 @@ counts that only moved."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.adapters.store.repo import POST, REPLY, UPDATE, Digest
@@ -121,3 +122,24 @@ def test_counts_that_only_move_edit_the_message_at_most_every_refresh_period() -
     assert f"Acknowledged by <@{ALICE}>" in edit  # who is on it stays shown
     runner.tick(NOW + REFRESH_EVERY + timedelta(minutes=1))  # still 20: nothing to edit
     assert len(store.outbox) == 2
+
+
+def test_an_acknowledgement_the_message_does_not_show_is_shown_at_the_next_refresh() -> None:
+    prod = watch("prod-db", C1)
+    steady = {
+        FAMILY_METRICS[Family.INVALID_TOKEN]: per_minute(END, dict.fromkeys(range(-30, 30), 3.0))
+    }
+    aws = MemoryAws(series={prod.cluster: steady})  # 15 in every 5 minutes: nothing moves
+    store = MemoryStore(watches=[prod])
+    runner = pipeline(store, aws)
+    runner.tick()
+    # Acknowledged, but the message does not show it (a tick's edit raced the click's own).
+    key = (prod.key, Family.INVALID_TOKEN)
+    store.states[key] = replace(store.states[key], acknowledged_by=ALICE, acknowledged_at=NOW)
+    runner.tick(NOW + timedelta(minutes=1))  # too soon after the last edit
+    assert kinds(store.outbox) == [(POST, "m1")]
+    runner.tick(NOW + REFRESH_EVERY)
+    assert kinds(store.outbox) == [(POST, "m1"), (UPDATE, "m1")]
+    assert f"Acknowledged by <@{ALICE}>" in str(store.outbox[1].blocks)
+    runner.tick(NOW + REFRESH_EVERY * 2)
+    assert len(store.outbox) == 2  # shown now: nothing more to edit
