@@ -100,7 +100,11 @@ class InPlace:
             chunk = items[first : first + PARTS_PER_MESSAGE]
             key = self.new_key()
             text, blocks = self.render([item for _, item in chunk], end)
-            chart = digest.chart.to_json() if digest.chart and first == 0 else None
+            # The digest's chart goes with the message showing its cluster.
+            shown = {item.cluster for _, item in chunk}
+            chart = (
+                digest.chart.to_json() if digest.chart and digest.chart.cluster in shown else None
+            )
             out.digests.append(Digest(digest.channel, text, blocks, chart, POST, key))
             parts = tuple(
                 MessagePart(watch.key, _counts({}, item.notices), self.view.part(item, None, None))

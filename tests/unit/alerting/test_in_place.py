@@ -52,9 +52,14 @@ def kinds(digests: list[Digest]) -> list[tuple[str, str | None]]:
 def test_clusters_firing_together_share_messages_of_at_most_ten() -> None:
     watches = [watch(f"db-{n:02d}", C1) for n in range(PARTS_PER_MESSAGE + 1)]
     aws = MemoryAws(series={w.cluster: breaching() for w in watches})
+    aws.series[watches[-1].cluster] = breaching(per=9.0)  # the hardest: the digest's chart
     store = MemoryStore(watches=watches)
     pipeline(store, aws).tick()
     assert kinds(store.outbox) == [(POST, "m1"), (POST, "m2")]
+    first, second = store.outbox
+    assert first.chart is None  # the chart goes with the message showing its cluster
+    assert second.chart is not None
+    assert second.chart["cluster"] == "db-10"
     assert [len(store.messages[k].parts) for k in ("m1", "m2")] == [PARTS_PER_MESSAGE, 1]
     named = {key[0]: state.message for key, state in store.states.items()}
     assert named == {w.key: "m1" for w in watches[:-1]} | {watches[-1].key: "m2"}
