@@ -110,9 +110,11 @@ def digest_pipeline(
     policy: AccessPolicy | None = None,
     metrics_delay: timedelta = METRICS_DELAY,
     detail_budget_seconds: float = DETAIL_BUDGET_SECONDS,
+    in_place: bool = True,
 ) -> DigestPipeline:
     """The digest tick wired to AWS (through `targets`, else `aws` alone), the store, and the
-    Block Kit renderer."""
+    Block Kit renderer; `in_place=False` (benchmark (h)'s baseline) posts every notice as a
+    message of its own instead of editing the alert's message."""
     return DigestPipeline(
         store,
         AwsAlertReads(aws, targets),
@@ -123,7 +125,7 @@ def digest_pipeline(
         policy=policy,
         metrics_delay=metrics_delay,
         detail_budget_seconds=detail_budget_seconds,
-        messages=AlertMessageView(),
+        messages=AlertMessageView() if in_place else None,
     )
 
 
