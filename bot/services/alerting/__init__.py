@@ -5,6 +5,8 @@
     evaluate  pure     each threshold through the alert state machine (bot/domain/alerts.py)
     group     pure     one digest per channel, its clusters' notices
     enrich    I/O      best effort: each cluster's log detail within a budget; the chart to draw
+    in place  pure     one message per alert episode: a new one for episodes that start, an
+                       edit and a thread reply for news of one (in_place.py)
     render    given    text and Block Kit, by the renderer the composition root passes in
     commit    I/O      alert states and digests in one transaction, under the leader's fence
 

@@ -1,4 +1,5 @@
-"""One digest tick: collect → evaluate → group → enrich → render → commit (see __init__.py).
+"""One digest tick: collect → evaluate → group → enrich → in place → render → commit (see
+__init__.py).
 
 The stages are small functions; this class holds what they need (the ports, the rules, the clock)
 and runs them in order. The alert decisions are pure (evaluate, group); the store is read at the
@@ -9,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.adapters.store.fence import Fence
-from bot.adapters.store.repo import AlertMessage
 from bot.domain.access import AccessPolicy
 from bot.domain.alerts import Notice
 from bot.domain.metrics import METRICS_DELAY
@@ -106,22 +106,19 @@ class DigestPipeline:
 
         evaluation = evaluate(served.watches, served.states, metrics, silences, end, now)
         history = chart_history(self.reads, evaluation.notices, charted)
-        messages: Mapping[str, AlertMessage] = {}
-        if self.in_place is not None:
-            states = served.states
+        states, in_place = served.states, self.in_place
+        # In place, a watch's notices go on the message of its open episode, if it has one.
+        open_of = (lambda watch: open_message(watch, states)) if in_place else (lambda watch: None)
+        digests = enrich(
+            self.reads, group(evaluation.notices, open_of), history, end,
+            budget=self.detail_budget_seconds,
+        )  # fmt: skip
+        if in_place is None:
+            outbox = [outbox_digest(d, self.render, end) for d in digests]
+            out = Outgoing(outbox, [], evaluation.changed)
+        else:
             messages = self.store.alert_messages({s.message for s in states.values() if s.message})
-            digests = group(evaluation.notices, lambda watch: open_message(watch, states))
-        else:
-            digests = group(evaluation.notices)
-        digests = enrich(self.reads, digests, history, end, budget=self.detail_budget_seconds)
-        if self.in_place is not None:
-            out = self.in_place.outgoing(
-                digests, messages, served.watches, served.states, evaluation, end, now
-            )
-        else:
-            out = Outgoing(
-                [outbox_digest(d, self.render, end) for d in digests], [], evaluation.changed
-            )
+            out = in_place.outgoing(digests, messages, served.watches, states, evaluation, end, now)
         result = TickResult(evaluated, len(clusters), evaluation.notices, skipped=served.skipped)
         result.outbox_ids = commit(
             self.store,
@@ -132,11 +129,11 @@ class DigestPipeline:
             fence=fence,
             messages=out.messages,
         )
-        outbox = out.digests
         if result.notices:
             log.info(
-                "tick %s: %d notices, %d digests", end.isoformat(), len(result.notices), len(outbox)
-            )
+                "tick %s: %d notices, %d outbox rows",
+                end.isoformat(), len(result.notices), len(out.digests),
+            )  # fmt: skip
         return result
 
 
