@@ -1,5 +1,7 @@
-"""The digest: one message per channel per tick, grouping every cluster that changed. The
-digest pipeline (bot/services/alerting) is given `digest_payload` as its renderer."""
+"""The digest: a message listing the clusters whose alerts changed, one part each. The digest
+pipeline (bot/services/alerting) is given `digest_payload` to render the message that announces
+alerts and the news told in its thread, and `AlertMessageView` to keep each part as stored
+(`part_of`) and to draw the message again from its parts when one changes (`message_payload`)."""
 
 from __future__ import annotations
 
@@ -33,11 +35,9 @@ SILENCE_ACTION = "iamauth_silence_1h"
 SHOW_FAILURES_ACTION = "iamauth_show_failures"
 ACKNOWLEDGE_ACTION = "iamauth_acknowledge"
 MAX_CLUSTERS_PER_DIGEST = 10  # 4 blocks each, within Block Kit's 50
-DIGEST_FIXES = 3
+DIGEST_FIXES = 3  # fix lines per cluster, most frequent cause first
 _UNWATCHED = "unwatched"  # the line of a part whose watch was removed (not a family)
-_USER_ID = re.compile(
-    r"[UW][A-Z0-9]{2,20}"
-)  # only a Slack user id is shown as a mention  # fix lines per cluster, most frequent cause first
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")  # only a Slack user id is shown as a mention
 
 _ICONS = {
     NoticeKind.FIRING: ":rotating_light:",
