@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.adapters.aws.errors import AwsError
 from bot.adapters.store.repo import (
@@ -31,7 +31,6 @@ from bot.domain.address import Address
 from bot.domain.alerts import AlertState
 from bot.domain.records import Family
 from bot.domain.watches import Watch, WatchError
-from bot.services.alerting.ports import MessageView
 from bot.services.cluster_identity import ClusterIdentity
 from bot.services.served_watches import all_watches, deliverable
 
@@ -41,6 +40,17 @@ MAX_SILENCE = timedelta(days=30)
 FarewellView = Callable[
     [Address, Mapping[Family, AlertState], str | None], tuple[str, list[dict[str, Any]]]
 ]
+
+
+class UnwatchedView(Protocol):
+    """What an unwatch needs of the alert messages' renderer (bot/views/digest.py's
+    AlertMessageView): a part for a cluster no longer watched, and the message from its parts."""
+
+    def unwatched(self, previous: Mapping[str, Any], by: str | None) -> dict[str, Any]: ...
+
+    def message(
+        self, parts: Sequence[Mapping[str, Any]], evaluated_to: datetime
+    ) -> tuple[str, list[dict[str, Any]]]: ...
 
 
 class UndecidedIdentity(WatchError):
@@ -92,7 +102,7 @@ class WatchService:
         identity: ClusterIdentity | None = None,
         policy: AccessPolicy | None = None,
         farewell: FarewellView | None = None,
-        messages: MessageView | None = None,
+        messages: UnwatchedView | None = None,
     ) -> None:
         self.store = store
         self.config_watches = tuple(config_watches)
