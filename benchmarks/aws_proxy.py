@@ -31,12 +31,23 @@ from bot.sandbox.aws_emulator import FAKE_AWS_ENV, embedded_aws
 CONTROL_PATH = "/__iamauth_bench/calls"
 
 
-class CountingProxy:
-    def __init__(self, upstream: str, delay: float = 0.0) -> None:
+# Headers not passed on: the hop's own (host, lengths, connection) and what the server adds.
+_NOT_FORWARDED = frozenset({"host", "content-length"})
+_NOT_RETURNED = frozenset({"content-length", "transfer-encoding", "connection", "server", "date"})
+Answer = tuple[int, bytes, Any]  # status, body, headers
+
+
+class ForwardingProxy:
+    """An HTTP server on a free local port that passes every request on to `upstream` (moto) and
+    its answer back. Subclasses see each request first by overriding `answer` (count it, time it,
+    hold it, refuse it) and call `forward` to pass it on. The counting proxy below, the timing
+    proxy (benchmarks/call_times.py) and the faulty one of the tests (tests/integration/
+    aws_faults.py) are this with their own `answer`."""
+
+    timeout = 120.0  # seconds to wait for the upstream's answer
+
+    def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.delay = delay
-        self.calls: Counter[str] = Counter()
-        self._lock = threading.Lock()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,56 +55,18 @@ class CountingProxy:
 
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                if self.path == CONTROL_PATH:
-                    self._control()
-                    return
-                with proxy._lock:
-                    proxy.calls[_api_name(self.path, self.headers, body)] += 1
-                if proxy.delay:
-                    time.sleep(proxy.delay)
-                headers = {
-                    k: v
-                    for k, v in self.headers.items()
-                    if k.lower() not in {"host", "content-length"}
-                }
-                request = urllib.request.Request(  # noqa: S310 - the local emulator
-                    proxy.upstream + self.path, data=body, headers=headers, method=self.command
-                )
+                body = self.rfile.read(length) if length else b""
+                status, payload, headers = proxy.answer(self.command, self.path, self.headers, body)
                 try:
-                    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-                        status, payload, reply_headers = (
-                            response.status,
-                            response.read(),
-                            response.headers,
-                        )
-                except urllib.error.HTTPError as error:
-                    status, payload, reply_headers = error.code, error.read(), error.headers
-                self.send_response(status)
-                for key, value in reply_headers.items():
-                    if key.lower() not in {
-                        "content-length",
-                        "transfer-encoding",
-                        "connection",
-                        "server",
-                        "date",
-                    }:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _control(self) -> None:
-                """GET: the counts so far, as JSON; DELETE: the same, and start again from zero."""
-                with proxy._lock:
-                    payload = json.dumps(dict(proxy.calls)).encode()
-                    if self.command == "DELETE":
-                        proxy.calls.clear()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        if key.lower() not in _NOT_RETURNED:
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    return  # the caller is gone (it gave up, or its process stopped)
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 
@@ -108,13 +81,52 @@ class CountingProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}"
 
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def answer(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        return self.forward(method, path, headers, body)
+
+    def forward(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        passed = {k: v for k, v in headers.items() if k.lower() not in _NOT_FORWARDED}
+        request = urllib.request.Request(  # noqa: S310 - the local emulator
+            self.upstream + path, data=body or None, headers=passed, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers
+
+
+class CountingProxy(ForwardingProxy):
+    def __init__(self, upstream: str, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        super().__init__(upstream)
+
+    def answer(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        if path == CONTROL_PATH:
+            return self._control(method)
+        with self._lock:
+            self.calls[_api_name(path, headers, body)] += 1
+        if self.delay:
+            time.sleep(self.delay)
+        return self.forward(method, path, headers, body)
+
+    def _control(self, method: str) -> Answer:
+        """GET: the counts so far, as JSON; DELETE: the same, and start again from zero."""
+        with self._lock:
+            payload = json.dumps(dict(self.calls)).encode()
+            if method == "DELETE":
+                self.calls.clear()
+        return 200, payload, {"Content-Type": "application/json"}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
 
 
 class RemoteCounts:

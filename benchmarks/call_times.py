@@ -12,14 +12,11 @@ import json
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from benchmarks.aws_proxy import _api_name
+from benchmarks.aws_proxy import Answer, ForwardingProxy, _api_name
 
 _REGION = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/")
 _SKIPPED_HEADERS = {"content-length", "transfer-encoding", "connection", "server", "date"}
@@ -33,28 +30,21 @@ class Arrival:
     log_group: str  # "" for calls without one
 
 
-class TimedProxy:
+class TimedProxy(ForwardingProxy):
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream.rstrip("/")
         self.arrivals: list[Arrival] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(upstream)
 
     def of(self, api: str) -> list[Arrival]:
         with self._lock:
             return [a for a in self.arrivals if a.api == api]
 
-    def _record(self, headers: Any, path: str, body: bytes | None) -> None:
+    def answer(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        self._record(headers, path, body)
+        return self.forward(method, path, headers, body)
+
+    def _record(self, headers: Any, path: str, body: bytes) -> None:
         at = time.monotonic()
         region = _REGION.search(headers.get("Authorization") or "")
         group = ""
@@ -66,47 +56,6 @@ class TimedProxy:
         arrival = Arrival(at, _api_name(path, headers, body), region[1] if region else "", group)
         with self._lock:
             self.arrivals.append(arrival)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                proxy._record(self.headers, self.path, body)
-                headers = {
-                    k: v
-                    for k, v in self.headers.items()
-                    if k.lower() not in {"host", "content-length"}
-                }
-                request = urllib.request.Request(  # noqa: S310 - the local emulator
-                    proxy.upstream + self.path, data=body, headers=headers, method=self.command
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-                        status, payload, reply = response.status, response.read(), response.headers
-                except urllib.error.HTTPError as error:
-                    status, payload, reply = error.code, error.read(), error.headers
-                try:
-                    self.send_response(status)
-                    for key, value in reply.items():
-                        if key.lower() not in _SKIPPED_HEADERS:
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    return  # the caller is gone (a process stopped at the end of a run)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _forward
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
 
 
 def busiest_second(arrivals: Iterable[Arrival]) -> int:

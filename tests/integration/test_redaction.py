@@ -7,19 +7,16 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
 import boto3
 import pytest
 
+from benchmarks.aws_proxy import Answer, ForwardingProxy, _api_name
 from bot.adapters.aws.clients import AwsClients
 from bot.adapters.aws.credential_redaction import guard_session
 from bot.adapters.aws.targets import Targets, TargetSpec
@@ -33,53 +30,21 @@ ROLE = "arn:aws:iam::111111111111:role/iamauth-read"
 CLUSTER = "111111111111/us-east-1/prod-db"
 
 
-class RecordingProxy:
+class RecordingProxy(ForwardingProxy):
     """Forwards every request to moto and keeps (API name, response body) of each call."""
+
+    timeout = 60.0
 
     def __init__(self, upstream: str) -> None:
         self.calls: list[tuple[str, bytes]] = []
-        lock = threading.Lock()
-        calls = self.calls
+        self._lock = threading.Lock()
+        super().__init__(upstream)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in {"host", "connection"}
-                }
-                request = urllib.request.Request(
-                    upstream + self.path, data=body or None, headers=headers, method=self.command
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=60) as response:
-                        status, payload, reply = response.status, response.read(), response.headers
-                except urllib.error.HTTPError as error:
-                    status, payload, reply = error.code, error.read(), error.headers
-                with lock:
-                    calls.append((_api_name(self.path, self.headers, body), payload))
-                self.send_response(status)
-                for key, value in reply.items():
-                    if key.lower() not in {"content-length", "transfer-encoding", "connection"}:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = _forward
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def answer(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        status, payload, reply = self.forward(method, path, headers, body)
+        with self._lock:
+            self.calls.append((_api_name(path, headers, body), payload))
+        return status, payload, reply
 
     def assumed_role_secrets(self) -> list[str]:
         """SecretAccessKey and SessionToken of every AssumeRole answer the process received."""
@@ -92,19 +57,11 @@ class RecordingProxy:
         return found
 
 
-def _api_name(path: str, headers: Any, body: bytes) -> str:
-    if "/operation/" in path:  # smithy RPC v2 (CloudWatch on newer botocore)
-        return path.rstrip("/").rsplit("/", 1)[-1]
-    if headers.get("X-Amz-Target"):  # JSON protocols
-        return str(headers["X-Amz-Target"]).split(".")[-1]
-    return parse_qs(body.decode("utf-8", "replace")).get("Action", ["other"])[0]  # query protocols
-
-
 @pytest.fixture
 def proxy(moto_endpoint: str) -> Iterator[RecordingProxy]:
     recording = RecordingProxy(moto_endpoint)
     yield recording
-    recording.close()
+    recording.stop()
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
