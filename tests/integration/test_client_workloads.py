@@ -25,7 +25,7 @@ from bot.services.who_failed_from_where import (
     with_workloads,
 )
 from tests.conftest import BotUnderTest
-from tests.integration.test_slash_commands import all_text
+from tests.integration.test_watch_commands import reply_text
 from tests.integration.test_who_failed_from_where import WORKLOADS, Row, iamauth, seed
 
 
@@ -63,9 +63,7 @@ def count_calls(aws: AwsClients, operation: str) -> list[dict[str, Any]]:
 def test_the_slack_answer_names_the_workloads(
     bot: BotUnderTest, prod_db: list[Row], made: dict[str, str]
 ) -> None:
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     assert "*What the client addresses are*" in text
     assert f"10.0.1.67 ×2 — EC2 {made['10.0.1.67']} (checkout-api, ASG checkout-asg)" in text
     assert "10.0.2.8 ×1 — ECS service checkout (cluster prod)" in text
@@ -84,9 +82,7 @@ def test_addresses_outside_the_vpcs_are_said_as_such(
 ) -> None:
     seed_workloads(aws.ec2(), SeededWorkloads(functions={"10.0.5.33": "reports"}), "us-east-1")
     seed(aws, now, "prod-db", ["iam-db-auth-error", "postgresql"])
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     assert "10.0.5.33 ×1 — Lambda reports" in text
     assert (
         "10.0.1.67 ×2, 10.0.2.8 ×1 — outside this account's VPCs (a peered VPC, on-premises, "
@@ -98,9 +94,7 @@ def test_tags_are_escaped_and_never_ping(bot: BotUnderTest, aws: AwsClients, now
     hostile = SeededWorkloads(instances={"10.0.1.67": ("<!channel> web", "<@U123>&asg")})
     made = seed_workloads(aws.ec2(), hostile, "us-east-1")
     seed(aws, now, "prod-db", ["iam-db-auth-error", "postgresql"])
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     instance = made["10.0.1.67"]
     assert f"EC2 {instance} (&lt;!channel&gt; web, ASG &lt;@U123&gt;&amp;asg)" in text
     assert "<!channel>" not in text
@@ -131,9 +125,7 @@ def test_without_describe_network_interfaces_the_addresses_are_bare_with_a_note(
     bot: BotUnderTest, aws: AwsClients, prod_db: list[Row]
 ) -> None:
     refuse(aws, "DescribeNetworkInterfaces")
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     assert "`checkout_svc` · ExpiredToken — 10.0.1.67 ×2, 10.0.2.8 ×1" in text
     assert "What the client addresses are" not in text
     assert (
@@ -146,9 +138,7 @@ def test_without_describe_instances_instances_are_named_by_id(
     bot: BotUnderTest, aws: AwsClients, prod_db: list[Row], made: dict[str, str]
 ) -> None:
     refuse(aws, "DescribeInstances")
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     assert f"10.0.1.67 ×2 — EC2 {made['10.0.1.67']}\n" in text
     assert "10.0.2.8 ×1 — ECS service checkout (cluster prod)" in text
     assert "The bot may not call `ec2:DescribeInstances`" in text

@@ -20,6 +20,7 @@ from bot.sandbox.seed_postgresql_log import Client, engine_time, pam_lines, put_
 from bot.sandbox.seed_workloads import SeededWorkloads, seed_workloads
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
+from tests.integration.test_watch_commands import reply_text
 
 HOSTILE = "<!channel> *x*"
 # What three of the table's client addresses are; the others are outside the emulator's VPCs.
@@ -204,9 +205,7 @@ def test_the_table_has_what_the_test_needs(prod_db: list[Row], now: datetime) ->
 def test_slash_command_shows_who_failed_from_where(
     bot: BotUnderTest, prod_db: list[Row], now: datetime
 ) -> None:
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     want = expected(prod_db, now)
     assert "*Who failed from where*" in text
     for group in want["by_user_code"]:
@@ -277,9 +276,7 @@ def test_postgresql_export_off_gets_a_hint_not_an_error(
     bot: BotUnderTest, aws: AwsClients, now: datetime, moto_endpoint: str
 ) -> None:
     seed(aws, now, "solo-db", ["iam-db-auth-error"])
-    reply = bot.command("failures solo-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures solo-db 1h clients")
     assert "*Who failed from where*: the `postgresql` log export is *off* for `solo-db`" in text
     assert "7 failed IAM authentications" in text  # the rest of the answer is all there
     result = iamauth(moto_endpoint, "failures", "solo-db", "--clients", "--json")
@@ -314,9 +311,7 @@ def test_a_policy_without_the_postgresql_groups_still_answers_the_rest(
             )
 
     aws.logs().meta.events.register("before-parameter-build.logs.FilterLogEvents", deny_postgresql)
-    reply = bot.command("failures prod-db 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures prod-db 1h clients")
     assert "7 failed IAM authentications" in text
     assert (
         "the bot may not call `logs:FilterLogEvents` on `/aws/rds/cluster/prod-db/postgresql`"

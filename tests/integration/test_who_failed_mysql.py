@@ -27,6 +27,7 @@ from bot.sandbox.seed_mysql_error_log import (
 )
 from tests.conftest import BotUnderTest, run_iamauth
 from tests.integration.test_slash_commands import all_text
+from tests.integration.test_watch_commands import reply_text
 
 HOSTILE = "<!channel> it's@me"
 TOLERANCE = timedelta(seconds=2)
@@ -216,9 +217,7 @@ def test_the_table_has_what_the_test_needs(shop: list[Row], now: datetime) -> No
 def test_slash_command_shows_hosts_from_the_aurora_mysql_error_log(
     bot: BotUnderTest, shop: list[Row], now: datetime
 ) -> None:
-    reply = bot.command("failures shop 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures shop 1h clients")
     want = expected(shop, now, "mysql8", "/aws/rds/cluster/shop/error")
     assert "*Who failed from where* (top client hosts by user and error code)" in text
     for group in want["by_user_code"]:
@@ -272,9 +271,7 @@ def test_failed_logins_not_logged_says_what_to_turn_on(
 ) -> None:
     # The instance keeps the default DB parameter group: log_error_verbosity is MySQL 8.0's 2.
     aurora_mysql(aws, now, "quiet", ["iam-db-auth-error", "error"], verbosity=None)
-    reply = bot.command("failures quiet 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures quiet 1h clients")
     assert "*Who failed from where*: the error log of `quiet` has no `Access denied for user`" in (
         text
     )
@@ -292,9 +289,7 @@ def test_verbosity_two_in_a_group_is_named_with_its_group(
     bot: BotUnderTest, aws: AwsClients, now: datetime
 ) -> None:
     aurora_mysql(aws, now, "terse", ["iam-db-auth-error", "error"], verbosity="2")
-    reply = bot.command("failures terse 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures terse 1h clients")
     assert "`log_error_verbosity` is `2` (parameter group" in text
     assert "`terse-pg`" in text
 
@@ -303,9 +298,7 @@ def test_error_export_off_gets_the_command_to_turn_it_on(
     bot: BotUnderTest, aws: AwsClients, now: datetime
 ) -> None:
     aurora_mysql(aws, now, "solo", ["iam-db-auth-error"], verbosity="3")
-    reply = bot.command("failures solo 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures solo 1h clients")
     assert "*Who failed from where*: the `error` log export is *off* for `solo`" in text
     assert "aws rds modify-db-cluster --db-cluster-identifier solo" in text
     assert '{"EnableLogTypes":["error"]}' in text
@@ -319,9 +312,7 @@ def test_an_unreadable_setting_and_no_line_says_what_to_check(
     aurora_mysql(
         aws, now, "blind", ["iam-db-auth-error", "error"], verbosity=None, own_cluster_group=False
     )
-    reply = bot.command("failures blind 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures blind 1h clients")
     assert "`log_error_verbosity` could not be read (parameter group" in text
     assert "could not read `default.aurora8.0` (DBParameterGroupNotFound)" in text
     assert "check it and, if it is lower, set `log_error_verbosity` to 3" in text
@@ -348,9 +339,7 @@ def test_error_group_missing_or_refused_says_so(
 
     aurora_mysql(aws, now, "locked", ["iam-db-auth-error", "error"], verbosity="3")
     aws.logs().meta.events.register("before-parameter-build.logs.FilterLogEvents", deny_error_log)
-    reply = bot.command("failures locked 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures locked 1h clients")
     assert "7 failed IAM authentications" in text
     assert "may not call `logs:FilterLogEvents` on `/aws/rds/cluster/locked/error`" in text
     assert "Add the `error` log groups to its IAM policy" in text
@@ -396,16 +385,12 @@ def test_mariadb_instance_advice_names_its_parameter_and_command(
     bot: BotUnderTest, aws: AwsClients, now: datetime
 ) -> None:
     mariadb_instance(aws, now, "hushed", log_warnings="1")
-    reply = bot.command("failures hushed 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures hushed 1h clients")
     assert "only when `log_warnings` is at least 2, and `log_warnings` is `1`" in text
     assert "`hushed-pg`" in text
     assert "set `log_warnings` to 2 in the DB parameter group" in text
     mariadb_instance(aws, now, "nolog", exports=("iam-db-auth-error",))
-    reply = bot.command("failures nolog 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures nolog 1h clients")
     assert "the `error` log export is *off* for `nolog`" in text
     assert "aws rds modify-db-instance --db-instance-identifier nolog" in text
 
@@ -414,9 +399,7 @@ def test_mariadb_instance_reads_its_instance_error_log(
     bot: BotUnderTest, aws: AwsClients, now: datetime, moto_endpoint: str
 ) -> None:
     table = mariadb_instance(aws, now, "maria")
-    reply = bot.command("failures maria 1h clients")
-    assert reply.response is not None
-    text = all_text(reply.response.body)
+    text = reply_text(bot, "failures maria 1h clients")
     assert "`checkout_svc` · ExpiredToken — 10.0.1.67 ×2, ip-10-0-2-8.ec2.internal ×1" in text
     assert "`reporting` · NotAuthorized — 10.0.5.33 ×1" in text
     result = iamauth(moto_endpoint, "failures", "maria", "--since", "1h", "--clients", "--json")
