@@ -11,17 +11,17 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.adapters.aws.clients import AwsClients
-from bot.adapters.aws.cloudwatch_logs import read_window
+from bot.adapters.aws.cloudwatch_logs import Sink, WindowRead, read_window
 from bot.adapters.aws.db_parameters import read_log_format, read_parameter
 from bot.adapters.aws.errors import AccessDenied, AwsError, LogGroupMissing
 from bot.adapters.aws.network_interfaces import workloads_of
 from bot.domain.cluster import CLUSTER, POSTGRESQL_EXPORT, ClusterInfo, Kind, log_group
-from bot.domain.correlate import TOLERANCE_MS, Correlation, correlate
+from bot.domain.correlate import TOLERANCE_MS, Correlation, EngineFailure, correlate
 from bot.domain.log_line_prefix import LogFormat, line_reader
 from bot.domain.mysql_error_log import FILTER_PATTERN, DeniedLogins, LoginLogging, login_logging
 from bot.domain.pam import PAM_FILTER_PATTERN, WHOLE_SECOND_MS, PamLines
@@ -111,18 +111,11 @@ def who_failed_from_where(
         return ClientsAnswer(group, missing=export_off, export=export, kind=info.kind)
     if export != POSTGRESQL_EXPORT:
         return _from_error_log(aws, info, group, window, summary, cap)
-    # A truncated iam read covers only its newest part; PAM lines before that would match nothing.
-    start = summary.covered_from or window.start
     found_format = read_log_format(aws.rds(), info.identifier)
     reader = line_reader(found_format.log_format)
     try:
-        read = read_window(
-            aws.logs(),
-            group,
-            Window(start - _EDGE, window.end + _EDGE),
-            cap,
-            lambda: PamLines(reader=reader),
-            PAM_FILTER_PATTERN,
+        read, start = _read_engine_log(
+            aws, group, window, summary, cap, lambda: PamLines(reader=reader), PAM_FILTER_PATTERN
         )
     except LogGroupMissing:
         return ClientsAnswer(group, missing=NoClients.POSTGRESQL_GROUP_MISSING)
@@ -130,12 +123,7 @@ def who_failed_from_where(
         # The failures themselves were read: say what is missing instead of failing the answer.
         return ClientsAnswer(group, missing=NoClients.POSTGRESQL_ACCESS_DENIED)
     lines = read.sink
-    correlation = correlate(
-        summary.events,
-        lines.failures,
-        counted_from_ms=_epoch_ms(start),
-        counted_to_ms=_epoch_ms(window.end),
-    )
+    correlation = _matched(summary, lines.failures, start, window)
     return with_workloads(
         aws,
         ClientsAnswer(
@@ -160,17 +148,10 @@ def _from_error_log(
     cap: int,
 ) -> ClientsAnswer:
     """MySQL/MariaDB: the failures matched to the error log's `Access denied for user` lines."""
-    assert summary.events is not None
     base = ClientsAnswer(group, export=info.engine_log_export, kind=info.kind)
-    start = summary.covered_from or window.start
     try:
-        read = read_window(
-            aws.logs(),
-            group,
-            Window(start - _EDGE, window.end + _EDGE),
-            cap,
-            DeniedLogins,
-            FILTER_PATTERN,
+        read, start = _read_engine_log(
+            aws, group, window, summary, cap, DeniedLogins, FILTER_PATTERN
         )
     except LogGroupMissing:
         return dataclasses.replace(base, missing=NoClients.ERROR_GROUP_MISSING)
@@ -184,12 +165,7 @@ def _from_error_log(
         base = dataclasses.replace(base, login_logging=setting)
         if setting.logs_them is not True:
             return dataclasses.replace(base, missing=NoClients.FAILED_LOGINS_NOT_LOGGED)
-    correlation = correlate(
-        summary.events,
-        lines.logins,
-        counted_from_ms=_epoch_ms(start),
-        counted_to_ms=_epoch_ms(window.end),
-    )
+    correlation = _matched(summary, lines.logins, start, window)
     # The error log names no database: drop the empty one the matching counted.
     groups = [dataclasses.replace(g, databases=[]) for g in correlation.groups]
     answer = dataclasses.replace(
@@ -201,6 +177,36 @@ def _from_error_log(
         covered_from=read.covered_from,
     )
     return with_workloads(aws, answer)
+
+
+def _read_engine_log(
+    aws: AwsClients,
+    group: str,
+    window: Window,
+    summary: FailureSummary,
+    cap: int,
+    new_sink: Callable[[], Sink],
+    filter_pattern: str,
+) -> tuple[WindowRead[Sink], datetime]:
+    """The engine log's lines (into `new_sink()`) of the stretch the iam read covers, a little
+    wider at both ends, and where that stretch starts: a truncated iam read covers only its newest
+    part, and engine lines before that would match nothing. Raises LogGroupMissing, AccessDenied."""
+    start = summary.covered_from or window.start
+    edged = Window(start - _EDGE, window.end + _EDGE)
+    return read_window(aws.logs(), group, edged, cap, new_sink, filter_pattern), start
+
+
+def _matched(
+    summary: FailureSummary, engine_lines: Sequence[EngineFailure], start: datetime, window: Window
+) -> Correlation:
+    """The iam failures read matched to the engine's lines, counted from `start` to the end."""
+    assert summary.events is not None
+    return correlate(
+        summary.events,
+        engine_lines,
+        counted_from_ms=_epoch_ms(start),
+        counted_to_ms=_epoch_ms(window.end),
+    )
 
 
 def with_workloads(aws: AwsClients, answer: ClientsAnswer) -> ClientsAnswer:
