@@ -169,7 +169,9 @@ class Deliverer:
         claimed = time.monotonic()
         if now - claim.created_at > self.max_age:
             return self._expire(claim, now)
-        message_ts = self.store.message_ts(claim.message_key) if claim.message_key else None
+        # Where its message is (an edit or a reply needs it; a first post makes it).
+        follows = claim.message_key if claim.kind in (UPDATE, REPLY) else None
+        message_ts = self.store.message_ts(follows) if follows else None
         # Skipped unless an attempt at it may have posted the message again (it has no ts then).
         if superseded and (claim.unsure_since is None or message_ts is not None):
             self.store.give_up(claim, "superseded", "a later edit of its message replaces it")
